@@ -1,0 +1,3 @@
+//! Trajectory analysis: Cα contact maps and RMSD to a reference.
+
+pub mod kernels;

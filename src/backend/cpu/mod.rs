@@ -1,0 +1,16 @@
+//! The rayon-parallel CPU backend. Kernel implementations live in one file per
+//! domain beside this one.
+
+mod analysis;
+mod neighbors;
+mod nn;
+
+/// Fast CPU kernels (rayon thread pool, f32 data with f64 where accuracy needs it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuBackend;
+
+impl super::Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+}

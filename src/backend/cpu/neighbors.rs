@@ -1,0 +1,6 @@
+//! Neighbour-search kernels (k-nearest neighbours, radius queries) for the cpu backend.
+
+use super::CpuBackend;
+use crate::outliers::kernels::NeighborKernels;
+
+impl NeighborKernels for CpuBackend {}

@@ -1,0 +1,109 @@
+//! Backend selection: every kernel goes through a [`Backend`].
+//!
+//! A backend implements one kernel trait per domain ([`AnalysisKernels`],
+//! [`NnKernels`], [`NeighborKernels`]). Public APIs validate their input once
+//! and then call the kernels of the backend that a [`Device`] names, so adding
+//! a backend never changes the public API.
+//!
+//! - [`cpu::CpuBackend`]: the fast, rayon-parallel CPU path (always built).
+//! - [`reference::ReferenceBackend`]: plain, obviously-correct loops in f64
+//!   where it matters; the yardstick the fast paths are tested against.
+//! - CUDA and HIP: selected with the `cuda` / `hip` features (later milestones);
+//!   without them [`Device::Cuda`] / [`Device::Hip`] report
+//!   [`Error::BackendUnavailable`].
+
+pub mod cpu;
+pub mod reference;
+
+pub use crate::analysis::kernels::AnalysisKernels;
+pub use crate::nn::kernels::NnKernels;
+pub use crate::outliers::kernels::NeighborKernels;
+
+use crate::error::{Error, Result};
+
+/// A compute backend: one implementation of every kernel family.
+pub trait Backend: AnalysisKernels + NnKernels + NeighborKernels + Send + Sync {
+    /// Short lowercase name (`cpu`, `reference`, `cuda`, `hip`).
+    fn name(&self) -> &'static str;
+}
+
+/// Where kernels run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Device {
+    /// Rayon-parallel CPU kernels (thread count from rayon's global pool).
+    #[default]
+    Cpu,
+    /// Plain single-threaded reference kernels (slow; for testing).
+    Reference,
+    /// NVIDIA GPU with the given ordinal (feature `cuda`).
+    Cuda(usize),
+    /// AMD GPU with the given ordinal (feature `hip`).
+    Hip(usize),
+}
+
+impl Device {
+    /// The backend implementing this device's kernels.
+    pub fn backend(&self) -> Result<&'static dyn Backend> {
+        match self {
+            Device::Cpu => Ok(&cpu::CpuBackend),
+            Device::Reference => Ok(&reference::ReferenceBackend),
+            Device::Cuda(_) => Err(unavailable("cuda", cfg!(feature = "cuda"))),
+            Device::Hip(_) => Err(unavailable("hip", cfg!(feature = "hip"))),
+        }
+    }
+
+    /// Parse a device name: `cpu`, `reference`, `cuda[:N]`, `hip[:N]`.
+    pub fn parse(name: &str) -> Result<Self> {
+        let (kind, ordinal) = match name.split_once(':') {
+            Some((k, n)) => {
+                let n = n.parse::<usize>().map_err(|_| {
+                    Error::InvalidArgument(format!(
+                        "device '{name}': ordinal '{n}' is not a number"
+                    ))
+                })?;
+                (k, n)
+            }
+            None => (name, 0),
+        };
+        match kind {
+            "cpu" => Ok(Device::Cpu),
+            "reference" => Ok(Device::Reference),
+            "cuda" => Ok(Device::Cuda(ordinal)),
+            "hip" => Ok(Device::Hip(ordinal)),
+            _ => Err(Error::InvalidArgument(format!(
+                "unknown device '{name}' (expected cpu, reference, cuda[:N] or hip[:N])"
+            ))),
+        }
+    }
+}
+
+fn unavailable(backend: &'static str, feature_on: bool) -> Error {
+    let reason = if feature_on {
+        format!("the {backend} kernels are not implemented in this version yet")
+    } else {
+        format!("steermd was built without the `{backend}` feature")
+    };
+    Error::BackendUnavailable { backend, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_devices() {
+        assert_eq!(Device::parse("cpu").unwrap(), Device::Cpu);
+        assert_eq!(Device::parse("cuda:1").unwrap(), Device::Cuda(1));
+        assert!(Device::parse("tpu").is_err());
+        assert!(Device::parse("cuda:x").is_err());
+    }
+
+    #[test]
+    fn gpu_without_feature_is_a_clear_error() {
+        let err = Device::Cuda(0)
+            .backend()
+            .err()
+            .expect("no CUDA backend yet");
+        assert!(err.to_string().contains("cuda"), "{err}");
+    }
+}

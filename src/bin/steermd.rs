@@ -1,0 +1,5 @@
+//! The `steermd` command-line tool.
+
+fn main() {
+    println!("steermd {}", steermd::VERSION);
+}

@@ -1,0 +1,1 @@
+//! File formats: PDB topology/coordinates, DCD trajectories, NPY arrays.

@@ -1,0 +1,3 @@
+//! Encoder inference: the CVAE contact-map encoder and the AAE point-cloud encoder.
+
+pub mod kernels;
