@@ -1,6 +1,192 @@
-//! Neighbour-search kernels (k-nearest neighbours, radius queries) for the cpu backend.
+//! Neighbour-search kernels (k-nearest neighbours, radius queries) for the
+//! cpu backend.
+//!
+//! All kernels search a bucket kd-tree ([`tree`]) whose leaves are scanned
+//! with SIMD-friendly loops in f32 (f64 when squared distances could
+//! overflow f32), with rounding margins that make every decision exact with
+//! respect to the f64 distances of the kernel contract. Queries run in
+//! parallel in tree order (spatially coherent); each query's result depends
+//! only on the input, so results are identical for any thread count.
+
+mod dispatch;
+mod knn;
+mod radius;
+mod scalar;
+mod tree;
+mod union_find;
+
+use rayon::prelude::*;
 
 use super::CpuBackend;
-use crate::outliers::kernels::NeighborKernels;
+use crate::error::Result;
+use crate::outliers::kernels::{NeighborKernels, NO_ROOT};
+use crate::outliers::Knn;
+use radius::{CoreTree, Radius};
+use scalar::{Margin, Scalar};
+use tree::KdTree;
+use union_find::UnionFind;
 
-impl NeighborKernels for CpuBackend {}
+/// Queries per parallel task.
+const CHUNK: usize = 64;
+
+/// Whether f32 squared distances between these points stay finite with
+/// room to spare (`dim · (2·max|x|)² <= 2^120`).
+fn fits_f32(points: &[f32], dim: usize) -> bool {
+    let max = points.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+    let bound = 4.0 * f64::from(max) * f64::from(max) * dim as f64;
+    bound <= 2f64.powi(120)
+}
+
+/// Run `$body` with `T` = f32 when the data allow it, f64 otherwise.
+macro_rules! with_scalar {
+    ($points:expr, $dim:expr, |$t:ident| $body:expr) => {
+        if fits_f32($points, $dim) {
+            type $t = f32;
+            $body
+        } else {
+            type $t = f64;
+            $body
+        }
+    };
+}
+
+fn knn_in<T: Scalar>(points: &[f32], dim: usize, k: usize) -> Knn {
+    let n = points.len() / dim;
+    let tree = KdTree::<T>::build(points, dim, (0..n as u32).collect());
+    let job = knn::Job {
+        tree: &tree,
+        points,
+        k,
+        margin: Margin::new::<T>(dim),
+    };
+    let (mut pdist, mut pidx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
+    pdist
+        .par_chunks_mut(CHUNK * k)
+        .zip(pidx.par_chunks_mut(CHUNK * k))
+        .enumerate()
+        .for_each_init(knn::Scratch::<T>::new, |s, (c, (d, i))| {
+            knn::knn_chunk(&job, c * CHUNK, d, i, s)
+        });
+    // Tree order → input order.
+    let (mut dist, mut idx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
+    for (pos, &orig) in tree.perm.iter().enumerate() {
+        let (o, p) = (orig as usize * k, pos * k);
+        dist[o..o + k].copy_from_slice(&pdist[p..p + k]);
+        idx[o..o + k].copy_from_slice(&pidx[p..p + k]);
+    }
+    Knn { k, dist, idx }
+}
+
+fn counts_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, cap: u32) -> Vec<u32> {
+    let n = points.len() / dim;
+    let tree = KdTree::<T>::build(points, dim, (0..n as u32).collect());
+    let rq = Radius::new(&tree, points, eps);
+    let mut by_pos = vec![0u32; n];
+    by_pos
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each_init(radius::Scratch::<T>::new, |s, (c, out)| {
+            radius::count_chunk(&rq, cap, c * CHUNK, out, s)
+        });
+    let mut counts = vec![0u32; n];
+    for (pos, &orig) in tree.perm.iter().enumerate() {
+        counts[orig as usize] = by_pos[pos];
+    }
+    counts
+}
+
+fn core_indices(core: impl Iterator<Item = bool>) -> Vec<u32> {
+    core.enumerate()
+        .filter(|&(_, c)| c)
+        .map(|(i, _)| i as u32)
+        .collect()
+}
+
+fn components_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, is_core: &[bool]) -> Vec<u32> {
+    let n = points.len() / dim;
+    let tree = KdTree::<T>::build(points, dim, core_indices(is_core.iter().copied()));
+    let ct = CoreTree::new(Radius::new(&tree, points, eps));
+    let uf = UnionFind::new(n);
+    if tree.len() > 0 {
+        ct.union_tight(&uf);
+    }
+    let positions: Vec<usize> = (0..tree.len()).step_by(CHUNK).collect();
+    positions
+        .par_iter()
+        .for_each_init(radius::Scratch::<T>::new, |s, &first| {
+            let range = first..(first + CHUNK).min(tree.len());
+            radius::components_chunk(&ct, &uf, range, s)
+        });
+    (0..n)
+        .map(|i| {
+            if is_core[i] {
+                uf.find(i as u32)
+            } else {
+                NO_ROOT
+            }
+        })
+        .collect()
+}
+
+fn border_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, core_root: &[u32]) -> Vec<u32> {
+    let tree = KdTree::<T>::build(
+        points,
+        dim,
+        core_indices(core_root.iter().map(|&r| r != NO_ROOT)),
+    );
+    let mut roots = core_root.to_vec();
+    if tree.len() == 0 {
+        return roots;
+    }
+    let rq = Radius::new(&tree, points, eps);
+    let node_min = radius::node_minima(&tree, core_root);
+    let queries = core_indices(core_root.iter().map(|&r| r == NO_ROOT));
+    let mut found = vec![NO_ROOT; queries.len()];
+    found
+        .par_chunks_mut(CHUNK)
+        .zip(queries.par_chunks(CHUNK))
+        .for_each_init(radius::Scratch::<T>::new, |s, (out, q)| {
+            radius::border_chunk(&rq, core_root, &node_min, q, out, s)
+        });
+    for (&i, &r) in queries.iter().zip(&found) {
+        roots[i as usize] = r;
+    }
+    roots
+}
+
+impl NeighborKernels for CpuBackend {
+    fn knn(&self, points: &[f32], dim: usize, k: usize) -> Result<Knn> {
+        Ok(with_scalar!(points, dim, |T| knn_in::<T>(points, dim, k)))
+    }
+
+    fn radius_counts(&self, points: &[f32], dim: usize, eps: f64, cap: usize) -> Result<Vec<u32>> {
+        let cap = cap.min(u32::MAX as usize) as u32;
+        Ok(with_scalar!(points, dim, |T| counts_in::<T>(
+            points, dim, eps, cap
+        )))
+    }
+
+    fn core_components(
+        &self,
+        points: &[f32],
+        dim: usize,
+        eps: f64,
+        is_core: &[bool],
+    ) -> Result<Vec<u32>> {
+        Ok(with_scalar!(points, dim, |T| components_in::<T>(
+            points, dim, eps, is_core
+        )))
+    }
+
+    fn border_roots(
+        &self,
+        points: &[f32],
+        dim: usize,
+        eps: f64,
+        core_root: &[u32],
+    ) -> Result<Vec<u32>> {
+        Ok(with_scalar!(points, dim, |T| border_in::<T>(
+            points, dim, eps, core_root
+        )))
+    }
+}

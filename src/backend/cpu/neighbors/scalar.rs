@@ -1,0 +1,137 @@
+//! The floating-point type a search runs in, and its rounding bounds.
+
+use std::ops::{Add, Mul, Sub};
+
+/// f32 (fast path) or f64 (inputs too large for f32 squared distances).
+pub(super) trait Scalar:
+    Copy
+    + Send
+    + Sync
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + 'static
+{
+    const ZERO: Self;
+    const INF: Self;
+    /// Pads leaves: every comparison with a NaN distance is false.
+    const NAN: Self;
+    /// Unit roundoff, `2^-p`.
+    const UNIT_ROUNDOFF: f64;
+    /// Smallest positive normal value, as f64.
+    const MIN_NORMAL: f64;
+
+    fn from_f32(x: f32) -> Self;
+    /// Round to nearest (overflow gives infinity).
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+    /// `self * a + b`, fused when `FMA` (only used where the CPU has FMA).
+    fn mul_add<const FMA: bool>(self, a: Self, b: Self) -> Self;
+    fn max(self, other: Self) -> Self;
+}
+
+impl Scalar for f32 {
+    const ZERO: Self = 0.0;
+    const INF: Self = f32::INFINITY;
+    const NAN: Self = f32::NAN;
+    const UNIT_ROUNDOFF: f64 = 1.0 / (1u64 << 24) as f64;
+    const MIN_NORMAL: f64 = f32::MIN_POSITIVE as f64;
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn mul_add<const FMA: bool>(self, a: Self, b: Self) -> Self {
+        if FMA {
+            f32::mul_add(self, a, b)
+        } else {
+            self * a + b
+        }
+    }
+    #[inline(always)]
+    fn max(self, other: Self) -> Self {
+        f32::max(self, other)
+    }
+}
+
+impl Scalar for f64 {
+    const ZERO: Self = 0.0;
+    const INF: Self = f64::INFINITY;
+    const NAN: Self = f64::NAN;
+    const UNIT_ROUNDOFF: f64 = 1.0 / (1u64 << 53) as f64;
+    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> Self {
+        f64::from(x)
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn mul_add<const FMA: bool>(self, a: Self, b: Self) -> Self {
+        if FMA {
+            f64::mul_add(self, a, b)
+        } else {
+            self * a + b
+        }
+    }
+    #[inline(always)]
+    fn max(self, other: Self) -> Self {
+        f64::max(self, other)
+    }
+}
+
+/// Safety margins that turn squared distances computed in `T` into exact
+/// decisions about the f64 squared distance of [`sq_dist_f64`].
+///
+/// Every squared distance (point–point, point–box lower or upper bound) is a
+/// sum of `dim` non-negative rounded squares of rounded differences, so its
+/// value `s` in `T` satisfies `|s − s_exact| <= γ s_exact + abs` with
+/// `γ = (dim + 2) u` and `abs` covering underflow. The margins below use
+/// twice that.
+///
+/// [`sq_dist_f64`]: crate::outliers::kernels::sq_dist_f64
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Margin {
+    /// `(1 + γ) / (1 − γ)`: the most one computed value can exceed another
+    /// whose exact value is not smaller.
+    pub rho: f64,
+    /// Absolute slack for underflow.
+    pub abs: f64,
+}
+
+impl Margin {
+    pub fn new<T: Scalar>(dim: usize) -> Self {
+        let gamma = 2.0 * (dim as f64 + 4.0) * T::UNIT_ROUNDOFF;
+        Margin {
+            rho: (1.0 + gamma) / (1.0 - gamma),
+            abs: 2.0 * (dim as f64 + 1.0) * T::MIN_NORMAL,
+        }
+    }
+
+    /// Computed squared distances above this cannot be `<= r2` exactly.
+    pub fn above<T: Scalar>(&self, r2: f64) -> T {
+        T::from_f64(r2 * self.rho * self.rho * self.rho + self.abs)
+    }
+
+    /// Computed squared distances at or below this are `<= r2` exactly.
+    pub fn below<T: Scalar>(&self, r2: f64) -> T {
+        T::from_f64(r2 / (self.rho * self.rho * self.rho) - self.abs)
+    }
+}
