@@ -8,6 +8,7 @@
 //! parallel in tree order (spatially coherent); each query's result depends
 //! only on the input, so results are identical for any thread count.
 
+mod block;
 mod dispatch;
 mod knn;
 mod radius;
@@ -25,9 +26,6 @@ use radius::{CoreTree, Radius};
 use scalar::{Margin, Scalar};
 use tree::KdTree;
 use union_find::UnionFind;
-
-/// Queries per parallel task.
-const CHUNK: usize = 64;
 
 /// Whether f32 squared distances between these points stay finite with
 /// room to spare (`dim · (2·max|x|)² <= 2^120`).
@@ -59,20 +57,25 @@ fn knn_in<T: Scalar>(points: &[f32], dim: usize, k: usize) -> Knn {
         k,
         margin: Margin::new::<T>(dim),
     };
-    let (mut pdist, mut pidx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
-    pdist
-        .par_chunks_mut(CHUNK * k)
-        .zip(pidx.par_chunks_mut(CHUNK * k))
-        .enumerate()
-        .for_each_init(knn::Scratch::<T>::new, |s, (c, (d, i))| {
-            knn::knn_chunk(&job, c * CHUNK, d, i, s)
-        });
+    let rows: Vec<(usize, Vec<f64>, Vec<u32>)> = block::leaf_blocks(&tree)
+        .par_iter()
+        .map_init(
+            || knn::Scratch::<T>::new(dim),
+            |s, &(first, len)| {
+                let (mut d, mut i) = (vec![0.0; len * k], vec![0; len * k]);
+                knn::knn_block(&job, first, len, &mut d, &mut i, s);
+                (first, d, i)
+            },
+        )
+        .collect();
     // Tree order → input order.
     let (mut dist, mut idx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
-    for (pos, &orig) in tree.perm.iter().enumerate() {
-        let (o, p) = (orig as usize * k, pos * k);
-        dist[o..o + k].copy_from_slice(&pdist[p..p + k]);
-        idx[o..o + k].copy_from_slice(&pidx[p..p + k]);
+    for (first, d, i) in rows {
+        for r in 0..d.len() / k {
+            let o = tree.perm[first + r] as usize * k;
+            dist[o..o + k].copy_from_slice(&d[r * k..(r + 1) * k]);
+            idx[o..o + k].copy_from_slice(&i[r * k..(r + 1) * k]);
+        }
     }
     Knn { k, dist, idx }
 }
@@ -81,22 +84,30 @@ fn counts_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, cap: u32) -> Vec<u
     let n = points.len() / dim;
     let tree = KdTree::<T>::build(points, dim, (0..n as u32).collect());
     let rq = Radius::new(&tree, points, eps);
-    let mut by_pos = vec![0u32; n];
-    by_pos
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each_init(radius::Scratch::<T>::new, |s, (c, out)| {
-            radius::count_chunk(&rq, cap, c * CHUNK, out, s)
-        });
+    let found: Vec<(usize, Vec<u32>)> = block::leaf_blocks(&tree)
+        .par_iter()
+        .map_init(
+            || radius::Scratch::<T>::new(dim),
+            |s, &(first, len)| {
+                let mut out = vec![0; len];
+                radius::count_block(&rq, cap, first, len, &mut out, s);
+                (first, out)
+            },
+        )
+        .collect();
     let mut counts = vec![0u32; n];
-    for (pos, &orig) in tree.perm.iter().enumerate() {
-        counts[orig as usize] = by_pos[pos];
+    for (first, out) in found {
+        for (r, c) in out.into_iter().enumerate() {
+            counts[tree.perm[first + r] as usize] = c;
+        }
     }
     counts
 }
 
-fn core_indices(core: impl Iterator<Item = bool>) -> Vec<u32> {
-    core.enumerate()
+/// Indices where `flags` is true.
+fn indices_where(flags: impl Iterator<Item = bool>) -> Vec<u32> {
+    flags
+        .enumerate()
         .filter(|&(_, c)| c)
         .map(|(i, _)| i as u32)
         .collect()
@@ -104,27 +115,18 @@ fn core_indices(core: impl Iterator<Item = bool>) -> Vec<u32> {
 
 fn components_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, is_core: &[bool]) -> Vec<u32> {
     let n = points.len() / dim;
-    let tree = KdTree::<T>::build(points, dim, core_indices(is_core.iter().copied()));
+    let tree = KdTree::<T>::build(points, dim, indices_where(is_core.iter().copied()));
     let ct = CoreTree::new(Radius::new(&tree, points, eps));
     let uf = UnionFind::new(n);
     if tree.len() > 0 {
         ct.union_tight(&uf);
     }
-    let positions: Vec<usize> = (0..tree.len()).step_by(CHUNK).collect();
-    positions
-        .par_iter()
-        .for_each_init(radius::Scratch::<T>::new, |s, &first| {
-            let range = first..(first + CHUNK).min(tree.len());
-            radius::components_chunk(&ct, &uf, range, s)
-        });
+    block::leaf_blocks(&tree).par_iter().for_each_init(
+        || radius::Scratch::<T>::new(dim),
+        |s, &(first, len)| radius::components_block(&ct, &uf, first, len, s),
+    );
     (0..n)
-        .map(|i| {
-            if is_core[i] {
-                uf.find(i as u32)
-            } else {
-                NO_ROOT
-            }
-        })
+        .map(|i| if is_core[i] { uf.find(i as u32) } else { NO_ROOT })
         .collect()
 }
 
@@ -132,7 +134,7 @@ fn border_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, core_root: &[u32])
     let tree = KdTree::<T>::build(
         points,
         dim,
-        core_indices(core_root.iter().map(|&r| r != NO_ROOT)),
+        indices_where(core_root.iter().map(|&r| r != NO_ROOT)),
     );
     let mut roots = core_root.to_vec();
     if tree.len() == 0 {
@@ -140,16 +142,28 @@ fn border_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, core_root: &[u32])
     }
     let rq = Radius::new(&tree, points, eps);
     let node_min = radius::node_minima(&tree, core_root);
-    let queries = core_indices(core_root.iter().map(|&r| r == NO_ROOT));
-    let mut found = vec![NO_ROOT; queries.len()];
-    found
-        .par_chunks_mut(CHUNK)
-        .zip(queries.par_chunks(CHUNK))
-        .for_each_init(radius::Scratch::<T>::new, |s, (out, q)| {
-            radius::border_chunk(&rq, core_root, &node_min, q, out, s)
-        });
-    for (&i, &r) in queries.iter().zip(&found) {
-        roots[i as usize] = r;
+    // Query blocks in the spatial order of a tree over the non-core points.
+    let qtree = KdTree::<T>::build(
+        points,
+        dim,
+        indices_where(core_root.iter().map(|&r| r == NO_ROOT)),
+    );
+    let found: Vec<(usize, Vec<u32>)> = block::leaf_blocks(&qtree)
+        .par_iter()
+        .map_init(
+            || radius::Scratch::<T>::new(dim),
+            |s, &(first, len)| {
+                let mut out = vec![NO_ROOT; len];
+                let queries = &qtree.perm[first..first + len];
+                radius::border_block(&rq, core_root, &node_min, queries, &mut out, s);
+                (first, out)
+            },
+        )
+        .collect();
+    for (first, out) in found {
+        for (r, root) in out.into_iter().enumerate() {
+            roots[qtree.perm[first + r] as usize] = root;
+        }
     }
     roots
 }

@@ -1,12 +1,11 @@
-//! Radius kernels on a [`KdTree`]: capped neighbour counts, core–core
-//! components and border assignment for DBSCAN.
+//! Radius kernels on a [`KdTree`], one query block at a time: capped
+//! neighbour counts, core–core components and border assignment for DBSCAN.
 //!
 //! Distances are computed in `T`; a value at or below `inside` is certainly
 //! within `eps` in exact f64 arithmetic, one above `outside` certainly not,
 //! and the rare values in between are decided with [`sq_dist_f64`].
 
-use std::cell::Cell;
-
+use super::block::{le1, lanes, push_children, Block, Lanes, Mask, B};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
 use super::tree::{KdTree, Node};
@@ -40,145 +39,168 @@ impl<'a, T: Scalar> Radius<'a, T> {
         &self.points[i * self.tree.dim..][..self.tree.dim]
     }
 
-    /// Whether the computed squared distance `v` from query row `q` to the
-    /// point at tree position `pos` means "within eps".
+    /// Lanes of `m` whose computed squared distance `d2` to the point at
+    /// tree position `pos` is within eps (exactly).
     #[inline(always)]
-    fn within(&self, v: T, q: &[f32], pos: usize) -> bool {
-        if v <= self.inside {
-            true
-        } else if v <= self.outside {
+    fn within(&self, block: &Block<T>, d2: &Lanes<T>, pos: usize, m: Mask) -> Mask {
+        let sure = le1(d2, self.inside) & m;
+        let maybe = le1(d2, self.outside) & m & !sure;
+        let mut hit = sure;
+        if maybe != 0 {
             let j = self.tree.perm[pos] as usize;
-            sq_dist_f64(q, self.row(j)) <= self.r2
-        } else {
-            false
+            for lane in lanes(maybe) {
+                let q = self.row(block.idx[lane] as usize);
+                if sq_dist_f64(q, self.row(j)) <= self.r2 {
+                    hit |= 1 << lane;
+                }
+            }
         }
+        hit
     }
 }
 
-/// Per-thread buffers.
+/// Per-thread state.
 pub(super) struct Scratch<T> {
-    stack: Vec<u32>,
-    d2: Vec<T>,
-    q: Vec<T>,
+    block: Block<T>,
+    stack: Vec<(u32, Mask)>,
 }
 
 impl<T: Scalar> Scratch<T> {
-    pub fn new() -> Self {
+    pub fn new(dim: usize) -> Self {
         Scratch {
+            block: Block::new(dim),
             stack: Vec::new(),
-            d2: Vec::new(),
-            q: Vec::new(),
         }
     }
 }
 
-/// What a visit found in a node.
-enum Visit<'n> {
-    /// Every point of the node is within eps.
-    All,
-    /// Leaf whose computed distances are in the scratch `d2`.
-    Leaf(&'n Node),
+/// What a walk found for some lanes of a block.
+enum Visit {
+    /// Every point of the node is within eps of these lanes.
+    All(usize, Mask),
+    /// For these lanes, `hits` is within eps of the point at tree position `pos`.
+    Point { pos: usize, hits: Mask },
 }
 
-/// Depth-first walk over the nodes that may hold points within eps of
-/// `s.q`, nearer child first, calling `f` on fully-inside nodes and leaves.
-/// `f` returns false to stop. `skip(node)` prunes nodes by other criteria.
+/// Walk the tree for the lanes `start` of `s.block`, nearer child first.
+/// `lanes_for(id, node)` restricts the lanes that need node `id`; `f`
+/// receives fully-inside nodes and per-point hits.
 #[inline(always)]
 fn walk<T: Scalar, const FMA: bool>(
     rq: &Radius<'_, T>,
     s: &mut Scratch<T>,
-    mut skip: impl FnMut(usize, &Node) -> bool,
-    mut f: impl FnMut(usize, Visit<'_>, &[T]) -> bool,
+    start: Mask,
+    mut lanes_for: impl FnMut(usize, &Node) -> Mask,
+    mut f: impl FnMut(Visit),
 ) {
     let tree = rq.tree;
     if tree.nodes.is_empty() {
         return;
     }
     s.stack.clear();
-    s.stack.push(0);
-    while let Some(id) = s.stack.pop() {
+    s.stack.push((0, start));
+    let (mut lb, mut ub) = ([T::ZERO; B], [T::ZERO; B]);
+    let (mut da, mut db) = ([T::ZERO; B], [T::ZERO; B]);
+    while let Some((id, m)) = s.stack.pop() {
         let id = id as usize;
         let node = &tree.nodes[id];
-        if skip(id, node) {
+        let mut m = m & lanes_for(id, node);
+        if m == 0 {
             continue;
         }
-        let lower = tree.box_lower::<FMA>(id, &s.q);
-        if lower > rq.outside {
+        s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
+        m &= le1(&lb, rq.outside);
+        if m == 0 {
             continue;
         }
-        if lower <= rq.inside && tree.box_upper::<FMA>(id, &s.q) <= rq.inside {
-            if !f(id, Visit::All, &s.d2) {
-                return;
+        if le1(&lb, rq.inside) & m != 0 {
+            s.block.box_upper::<FMA>(tree.lo(id), tree.hi(id), &mut ub);
+            let all = le1(&ub, rq.inside) & m;
+            if all != 0 {
+                f(Visit::All(id, all));
+                m &= !all;
+                if m == 0 {
+                    continue;
+                }
             }
-        } else if node.is_leaf() {
-            s.d2.resize(node.width(), T::ZERO);
-            tree.leaf_distances::<FMA>(node, &s.q, &mut s.d2);
-            if !f(id, Visit::Leaf(node), &s.d2) {
-                return;
+        }
+        if !node.is_leaf() {
+            push_children(tree, node, &s.block.center, &mut s.stack, |c| (c, m));
+            continue;
+        }
+        let (first, end) = (node.start as usize, node.end as usize);
+        let mut pos = first;
+        while pos + 1 < end {
+            s.block.dist2::<FMA>(tree.row(pos), tree.row(pos + 1), &mut da, &mut db);
+            let (ha, hb) = (rq.within(&s.block, &da, pos, m), rq.within(&s.block, &db, pos + 1, m));
+            if ha != 0 {
+                f(Visit::Point { pos, hits: ha });
             }
-        } else {
-            let (l, r) = (node.left, node.right);
-            // Visit the child on the query's side of the split first.
-            let (near, far) = if tree.box_lower::<FMA>(l as usize, &s.q)
-                <= tree.box_lower::<FMA>(r as usize, &s.q)
-            {
-                (l, r)
-            } else {
-                (r, l)
-            };
-            s.stack.push(far);
-            s.stack.push(near);
+            if hb != 0 {
+                f(Visit::Point { pos: pos + 1, hits: hb });
+            }
+            pos += 2;
+        }
+        if pos < end {
+            s.block.dist1::<FMA>(tree.row(pos), &mut da);
+            let ha = rq.within(&s.block, &da, pos, m);
+            if ha != 0 {
+                f(Visit::Point { pos, hits: ha });
+            }
         }
     }
 }
 
-#[inline(always)]
-fn load_query<T: Scalar>(s: &mut Scratch<T>, q: &[f32]) {
-    s.q.clear();
-    s.q.extend(q.iter().map(|&x| T::from_f32(x)));
-}
-
 multiversion! {
-    /// Neighbour counts (self included, capped at `cap`) of the points at
-    /// tree positions `first..first + out.len()`.
-    pub(super) fn count_chunk<T>(
+    /// Neighbour counts (self included, capped at `cap`) of the `len`
+    /// points at tree positions `first..`, into `out` in position order.
+    pub(super) fn count_block<T>(
         rq: &Radius<'_, T>,
         cap: u32,
         first: usize,
+        len: usize,
         out: &mut [u32],
         s: &mut Scratch<T>,
-    ) => count_chunk_body
+    ) => count_block_body
 }
 
 #[inline(always)]
-fn count_chunk_body<T: Scalar, const FMA: bool>(
+fn count_block_body<T: Scalar, const FMA: bool>(
     rq: &Radius<'_, T>,
     cap: u32,
     first: usize,
+    len: usize,
     out: &mut [u32],
     s: &mut Scratch<T>,
 ) {
-    for (r, out) in out.iter_mut().enumerate() {
-        let q = rq.row(rq.tree.perm[first + r] as usize);
-        load_query(s, q);
-        let mut count = 0u32;
-        walk::<T, FMA>(
-            rq,
-            s,
-            |_, _| false,
-            |id, visit, d2| {
-                match visit {
-                    Visit::All => count += rq.tree.nodes[id].len() as u32,
-                    Visit::Leaf(node) => {
-                        for (p, &v) in d2[..node.len()].iter().enumerate() {
-                            count += rq.within(v, q, node.start as usize + p) as u32;
-                        }
-                    }
+    s.block.load(rq.points, &rq.tree.perm[first..first + len]);
+    let mut count = [0u32; B];
+    let done = std::cell::Cell::new(0 as Mask);
+    let nodes = &rq.tree.nodes;
+    let start = s.block.used();
+    walk::<T, FMA>(rq, s, start, |_, _| !done.get(), |visit| {
+        let touched = match visit {
+            Visit::All(id, m) => {
+                for lane in lanes(m) {
+                    count[lane] += nodes[id].len() as u32;
                 }
-                count < cap
-            },
-        );
-        *out = count.min(cap);
+                m
+            }
+            Visit::Point { hits, .. } => {
+                for lane in lanes(hits) {
+                    count[lane] += 1;
+                }
+                hits
+            }
+        };
+        for lane in lanes(touched) {
+            if count[lane] >= cap {
+                done.set(done.get() | 1 << lane);
+            }
+        }
+    });
+    for (o, &c) in out.iter_mut().zip(&count) {
+        *o = c.min(cap);
     }
 }
 
@@ -235,63 +257,72 @@ impl<'a, T: Scalar> CoreTree<'a, T> {
 }
 
 multiversion! {
-    /// Union every core point at tree positions `range` with the core
-    /// points at later positions within eps.
-    pub(super) fn components_chunk<T>(
+    /// Union each of the `len` core points at tree positions `first..` with
+    /// the core points at later positions within eps.
+    pub(super) fn components_block<T>(
         ct: &CoreTree<'_, T>,
         uf: &UnionFind,
-        range: std::ops::Range<usize>,
+        first: usize,
+        len: usize,
         s: &mut Scratch<T>,
-    ) => components_chunk_body
+    ) => components_block_body
 }
 
 #[inline(always)]
-fn components_chunk_body<T: Scalar, const FMA: bool>(
+fn components_block_body<T: Scalar, const FMA: bool>(
     ct: &CoreTree<'_, T>,
     uf: &UnionFind,
-    range: std::ops::Range<usize>,
+    first: usize,
+    len: usize,
     s: &mut Scratch<T>,
 ) {
     let rq = &ct.rq;
-    for qpos in range {
-        let i = rq.tree.perm[qpos];
-        let q = rq.row(i as usize);
-        load_query(s, q);
-        let later = |_: usize, node: &Node| node.end as usize <= qpos + 1;
-        walk::<T, FMA>(rq, s, later, |id, visit, d2| {
-            match visit {
-                Visit::All => ct.union_all(i, id, uf),
-                Visit::Leaf(node) => {
-                    let start = node.start as usize;
-                    let from = (qpos + 1).max(start) - start;
-                    for (p, &v) in d2[..node.len()].iter().enumerate().skip(from) {
-                        if rq.within(v, q, start + p) {
-                            uf.union(i, rq.tree.perm[start + p]);
-                        }
-                    }
+    let perm = &rq.tree.perm;
+    s.block.load(rq.points, &perm[first..first + len]);
+    let idx = s.block.idx;
+    // Lane l (position first + l) needs node only if it holds a later position.
+    let later = |_: usize, node: &Node| -> Mask {
+        let n = (node.end as usize).saturating_sub(first + 1).min(B);
+        if n >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << n) - 1
+        }
+    };
+    let start = s.block.used();
+    walk::<T, FMA>(rq, s, start, later, |visit| match visit {
+        Visit::All(id, m) => {
+            for lane in lanes(m) {
+                ct.union_all(idx[lane], id, uf);
+            }
+        }
+        Visit::Point { pos, hits } => {
+            let j = perm[pos];
+            for lane in lanes(hits) {
+                if first + lane < pos {
+                    uf.union(idx[lane], j);
                 }
             }
-            true
-        });
-    }
+        }
+    });
 }
 
 multiversion! {
-    /// For each point index in `queries`, the smallest `root` of the tree's
-    /// points within eps (or [`NO_ROOT`]), into `out`. `node_min[id]` is the
-    /// smallest root in node `id`.
-    pub(super) fn border_chunk<T>(
+    /// For each query point `queries[l]`, the smallest `root` of the tree's
+    /// points within eps (or [`NO_ROOT`]), into `out[l]`. `node_min[id]` is
+    /// the smallest root in node `id`.
+    pub(super) fn border_block<T>(
         rq: &Radius<'_, T>,
         root: &[u32],
         node_min: &[u32],
         queries: &[u32],
         out: &mut [u32],
         s: &mut Scratch<T>,
-    ) => border_chunk_body
+    ) => border_block_body
 }
 
 #[inline(always)]
-fn border_chunk_body<T: Scalar, const FMA: bool>(
+fn border_block_body<T: Scalar, const FMA: bool>(
     rq: &Radius<'_, T>,
     root: &[u32],
     node_min: &[u32],
@@ -299,33 +330,38 @@ fn border_chunk_body<T: Scalar, const FMA: bool>(
     out: &mut [u32],
     s: &mut Scratch<T>,
 ) {
-    for (&i, out) in queries.iter().zip(out.iter_mut()) {
-        let q = rq.row(i as usize);
-        load_query(s, q);
-        let best = Cell::new(NO_ROOT);
-        // Nodes that cannot improve on `best` are skipped.
-        walk::<T, FMA>(
-            rq,
-            s,
-            |id, _| node_min[id] >= best.get(),
-            |id, visit, d2| {
-                match visit {
-                    Visit::All => best.set(best.get().min(node_min[id])),
-                    Visit::Leaf(node) => {
-                        let start = node.start as usize;
-                        for (p, &v) in d2[..node.len()].iter().enumerate() {
-                            let j = rq.tree.perm[start + p] as usize;
-                            if root[j] < best.get() && rq.within(v, q, start + p) {
-                                best.set(root[j]);
-                            }
-                        }
-                    }
+    s.block.load(rq.points, queries);
+    let best = std::cell::Cell::new([NO_ROOT; B]);
+    let perm = &rq.tree.perm;
+    // Lanes that node `id` could still improve.
+    let improves = |id: usize, _: &Node| -> Mask {
+        let b = best.get();
+        let mut m = 0;
+        for (l, &r) in b.iter().enumerate() {
+            m |= ((node_min[id] < r) as u32) << l;
+        }
+        m
+    };
+    let start = s.block.used();
+    walk::<T, FMA>(rq, s, start, improves, |visit| {
+        let mut b = best.get();
+        match visit {
+            Visit::All(id, m) => {
+                for lane in lanes(m) {
+                    b[lane] = b[lane].min(node_min[id]);
                 }
-                true
-            },
-        );
-        *out = best.get();
-    }
+            }
+            Visit::Point { pos, hits } => {
+                let r = root[perm[pos] as usize];
+                for lane in lanes(hits) {
+                    b[lane] = b[lane].min(r);
+                }
+            }
+        }
+        best.set(b);
+    });
+    let b = best.get();
+    out.copy_from_slice(&b[..out.len()]);
 }
 
 /// Smallest `root[perm[pos]]` per node (bottom-up over the pre-order array).

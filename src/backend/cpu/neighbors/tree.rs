@@ -1,12 +1,10 @@
-//! A bucket kd-tree whose leaves store their points transposed (one
-//! contiguous, NaN-padded run per component) for SIMD-friendly scans.
+//! A bucket kd-tree; leaves hold at most [`LEAF_SIZE`] points, which makes a
+//! leaf one query block of [`super::block`].
 
 use super::scalar::Scalar;
 
 /// Points per leaf at most (a node this small is not split).
-const LEAF_SIZE: usize = 32;
-/// Leaf runs are padded to a multiple of this many values.
-pub(super) const LANES: usize = 8;
+pub(super) const LEAF_SIZE: usize = super::block::B;
 /// Marks a leaf in [`Node::left`].
 const NO_CHILD: u32 = u32::MAX;
 
@@ -18,8 +16,6 @@ pub(super) struct Node {
     /// Children (`NO_CHILD` for leaves).
     pub left: u32,
     pub right: u32,
-    /// Leaves: offset of the transposed points in [`KdTree::leaf_data`].
-    pub data: u32,
 }
 
 impl Node {
@@ -31,11 +27,6 @@ impl Node {
     pub fn len(&self) -> usize {
         (self.end - self.start) as usize
     }
-    /// Padded length of the leaf's per-component runs.
-    #[inline(always)]
-    pub fn width(&self) -> usize {
-        self.len().div_ceil(LANES) * LANES
-    }
 }
 
 /// A kd-tree over a subset of a row-major point set.
@@ -46,8 +37,8 @@ pub(super) struct KdTree<T> {
     pub bounds: Vec<T>,
     /// Tree position → original point index.
     pub perm: Vec<u32>,
-    /// Leaves' points, per leaf `[dim][width]`, padded with NaN.
-    pub leaf_data: Vec<T>,
+    /// The points in tree order, row-major `[len][dim]`.
+    pub rows: Vec<T>,
 }
 
 impl<T: Scalar> KdTree<T> {
@@ -59,13 +50,16 @@ impl<T: Scalar> KdTree<T> {
             nodes: Vec::new(),
             bounds: Vec::new(),
             perm: subset,
-            leaf_data: Vec::new(),
+            rows: Vec::new(),
         };
         if !tree.perm.is_empty() {
             let mut perm = std::mem::take(&mut tree.perm);
             tree.build_node(points, &mut perm, 0);
             tree.perm = perm;
-            tree.fill_leaves(points);
+            tree.rows = (tree.perm.iter())
+                .flat_map(|&p| &points[p as usize * dim..][..dim])
+                .map(|&x| T::from_f32(x))
+                .collect();
         }
         tree
     }
@@ -93,7 +87,6 @@ impl<T: Scalar> KdTree<T> {
             end: (start + perm.len()) as u32,
             left: NO_CHILD,
             right: NO_CHILD,
-            data: 0,
         });
         let (split, extent) = (0..dim)
             .map(|d| (d, hi[d] - lo[d]))
@@ -117,21 +110,10 @@ impl<T: Scalar> KdTree<T> {
         id
     }
 
-    fn fill_leaves(&mut self, points: &[f32]) {
-        let dim = self.dim;
-        for node in self.nodes.iter_mut().filter(|n| n.is_leaf()) {
-            node.data = self.leaf_data.len() as u32;
-            let (start, len, width) = (node.start as usize, node.len(), node.width());
-            for d in 0..dim {
-                for p in 0..width {
-                    self.leaf_data.push(if p < len {
-                        T::from_f32(points[self.perm[start + p] as usize * dim + d])
-                    } else {
-                        T::NAN
-                    });
-                }
-            }
-        }
+    /// Point at tree position `pos`.
+    #[inline(always)]
+    pub fn row(&self, pos: usize) -> &[T] {
+        &self.rows[pos * self.dim..][..self.dim]
     }
 
     #[inline(always)]
@@ -141,30 +123,6 @@ impl<T: Scalar> KdTree<T> {
     #[inline(always)]
     pub fn hi(&self, node: usize) -> &[T] {
         &self.bounds[(2 * node + 1) * self.dim..][..self.dim]
-    }
-
-    /// Lower bound of the squared distance from `q` to node `node`'s box.
-    #[inline(always)]
-    pub fn box_lower<const FMA: bool>(&self, node: usize, q: &[T]) -> T {
-        let (lo, hi) = (self.lo(node), self.hi(node));
-        let mut s = T::ZERO;
-        for d in 0..self.dim {
-            let gap = (lo[d] - q[d]).max(q[d] - hi[d]).max(T::ZERO);
-            s = gap.mul_add::<FMA>(gap, s);
-        }
-        s
-    }
-
-    /// Upper bound of the squared distance from `q` to node `node`'s box.
-    #[inline(always)]
-    pub fn box_upper<const FMA: bool>(&self, node: usize, q: &[T]) -> T {
-        let (lo, hi) = (self.lo(node), self.hi(node));
-        let mut s = T::ZERO;
-        for d in 0..self.dim {
-            let far = (q[d] - lo[d]).max(hi[d] - q[d]);
-            s = far.mul_add::<FMA>(far, s);
-        }
-        s
     }
 
     /// Squared length of node `node`'s box diagonal (bounds every pairwise
@@ -177,27 +135,5 @@ impl<T: Scalar> KdTree<T> {
             s = e * e + s;
         }
         s
-    }
-
-    /// Squared distances from `q` to the points of leaf `node` into
-    /// `out[..width]` (NaN for padding).
-    #[inline(always)]
-    pub fn leaf_distances<const FMA: bool>(&self, node: &Node, q: &[T], out: &mut [T]) {
-        let width = node.width();
-        let data = &self.leaf_data[node.data as usize..][..self.dim * width];
-        let out = &mut out[..width];
-        for (c, acc_out) in out.chunks_exact_mut(LANES).enumerate() {
-            let mut acc = [T::ZERO; LANES];
-            for (d, &qd) in q.iter().enumerate() {
-                let run: &[T; LANES] = data[d * width + c * LANES..][..LANES]
-                    .try_into()
-                    .expect("LANES values");
-                for l in 0..LANES {
-                    let t = run[l] - qd;
-                    acc[l] = t.mul_add::<FMA>(t, acc[l]);
-                }
-            }
-            acc_out.copy_from_slice(&acc);
-        }
     }
 }
