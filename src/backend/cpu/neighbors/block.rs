@@ -8,9 +8,9 @@ use super::tree::{KdTree, Node};
 /// Queries per block.
 pub(super) const B: usize = 32;
 /// Lanes per vector chunk (8 f32 = one AVX2 register).
-const W: usize = 8;
+pub(super) const W: usize = 8;
 /// Chunks per block.
-const C: usize = B / W;
+pub(super) const C: usize = B / W;
 
 /// A per-lane vector of values.
 pub(super) type Lanes<T> = [T; B];
@@ -77,45 +77,29 @@ impl<T: Scalar> Block<T> {
         self.q[d * B + c * W..][..W].try_into().expect("W lanes")
     }
 
-    /// Squared distances from every lane to the points `a` and `b`.
+    /// Squared distances from the lanes of chunk `c` to the `P` points
+    /// stored row-major at the start of `rows`: `out[p][lane]`.
     #[inline(always)]
-    pub fn dist2<const FMA: bool>(&self, a: &[T], b: &[T], da: &mut Lanes<T>, db: &mut Lanes<T>) {
-        let mut acc_a = [[T::ZERO; W]; C];
-        let mut acc_b = [[T::ZERO; W]; C];
-        for d in 0..self.dim {
-            let (xa, xb) = (a[d], b[d]);
-            for c in 0..C {
-                let q = self.chunk(d, c);
-                for l in 0..W {
-                    let ta = q[l] - xa;
-                    let tb = q[l] - xb;
-                    acc_a[c][l] = ta.mul_add::<FMA>(ta, acc_a[c][l]);
-                    acc_b[c][l] = tb.mul_add::<FMA>(tb, acc_b[c][l]);
-                }
-            }
-        }
-        for c in 0..C {
-            da[c * W..][..W].copy_from_slice(&acc_a[c]);
-            db[c * W..][..W].copy_from_slice(&acc_b[c]);
-        }
-    }
-
-    /// Squared distances from every lane to the point `a`.
-    #[inline(always)]
-    pub fn dist1<const FMA: bool>(&self, a: &[T], da: &mut Lanes<T>) {
-        let mut acc = [[T::ZERO; W]; C];
-        for (d, &x) in a.iter().enumerate().take(self.dim) {
-            for (c, acc) in acc.iter_mut().enumerate() {
-                let q = self.chunk(d, c);
+    pub fn dist_chunk<const FMA: bool, const P: usize>(
+        &self,
+        c: usize,
+        rows: &[T],
+        out: &mut [[T; W]; P],
+    ) {
+        let dim = self.dim;
+        let rows = &rows[..P * dim];
+        let mut acc = [[T::ZERO; W]; P];
+        for d in 0..dim {
+            let q = self.chunk(d, c);
+            for p in 0..P {
+                let x = rows[p * dim + d];
                 for l in 0..W {
                     let t = q[l] - x;
-                    acc[l] = t.mul_add::<FMA>(t, acc[l]);
+                    acc[p][l] = t.mul_add::<FMA>(t, acc[p][l]);
                 }
             }
         }
-        for c in 0..C {
-            da[c * W..][..W].copy_from_slice(&acc[c]);
-        }
+        *out = acc;
     }
 
     /// Per-lane lower bound of the squared distance to the box `lo..hi`.
@@ -157,24 +141,21 @@ impl<T: Scalar> Block<T> {
     }
 }
 
-/// Lanes where `v[lane] <= t[lane]`.
+/// Lanes where `v[lane] <= t[lane]` (`SIMD`: compiled with AVX2).
 #[inline(always)]
-pub(super) fn le<T: Scalar>(v: &Lanes<T>, t: &Lanes<T>) -> Mask {
+pub(super) fn le<T: Scalar, const SIMD: bool>(v: &Lanes<T>, t: &Lanes<T>) -> Mask {
     let mut m = 0;
-    for l in 0..B {
-        m |= ((v[l] <= t[l]) as u32) << l;
+    for c in 0..C {
+        let (a, b) = (&v[c * W..][..W], &t[c * W..][..W]);
+        m |= T::le8::<SIMD>(a.try_into().expect("W"), b.try_into().expect("W")) << (c * W);
     }
     m
 }
 
 /// Lanes where `v[lane] <= t`.
 #[inline(always)]
-pub(super) fn le1<T: Scalar>(v: &Lanes<T>, t: T) -> Mask {
-    let mut m = 0;
-    for (l, &x) in v.iter().enumerate() {
-        m |= ((x <= t) as u32) << l;
-    }
-    m
+pub(super) fn le1<T: Scalar, const SIMD: bool>(v: &Lanes<T>, t: T) -> Mask {
+    le::<T, SIMD>(v, &[t; B])
 }
 
 /// Iterate over the set lanes of `m`.
@@ -235,4 +216,35 @@ pub(super) fn leaf_blocks<T>(tree: &KdTree<T>) -> Vec<(usize, usize)> {
         }
     }
     blocks
+}
+
+/// Candidates per distance tile (independent accumulators per chunk).
+pub(super) const P: usize = 8;
+
+/// Visit the points of leaf `node` for every chunk of lanes that `m`
+/// touches: `f(chunk, position, distances of the chunk's lanes)`.
+/// `tree.rows` is padded so that tiles may run past the leaf's end.
+#[inline(always)]
+pub(super) fn scan_leaf<T: Scalar, const FMA: bool>(
+    tree: &KdTree<T>,
+    block: &Block<T>,
+    node: &Node,
+    m: Mask,
+    mut f: impl FnMut(usize, usize, &[T; W]),
+) {
+    let (start, end) = (node.start as usize, node.end as usize);
+    let mut tile = [[T::ZERO; W]; P];
+    for c in 0..C {
+        if (m >> (c * W)) & 0xFF == 0 {
+            continue;
+        }
+        let mut g = start;
+        while g < end {
+            block.dist_chunk::<FMA, P>(c, &tree.rows[g * tree.dim..], &mut tile);
+            for (p, d) in tile.iter().enumerate().take(end - g) {
+                f(c, g + p, d);
+            }
+            g += P;
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! `T` that keeps every candidate which could belong to the exact answer,
 //! then an f64 re-ranking of those candidates.
 
-use super::block::{le, lanes, push_children, Block, Lanes, B};
+use super::block::{le, lanes, push_children, scan_leaf, Block, Lanes, B, W};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
 use super::tree::KdTree;
@@ -105,11 +105,11 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, s: &mut Scratch<T>) {
     s.stack.clear();
     s.stack.push(0);
     let mut lb = [T::ZERO; B];
-    let (mut da, mut db) = ([T::ZERO; B], [T::ZERO; B]);
     while let Some(id) = s.stack.pop() {
         let id = id as usize;
         s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
-        if le(&lb, &s.prune) & used == 0 {
+        let active = le::<T, FMA>(&lb, &s.prune) & used;
+        if active == 0 {
             continue;
         }
         let node = &tree.nodes[id];
@@ -117,38 +117,39 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, s: &mut Scratch<T>) {
             push_children(tree, node, &s.block.center, &mut s.stack, |c| c);
             continue;
         }
-        let (start, end) = (node.start as usize, node.end as usize);
-        let mut pos = start;
-        while pos + 1 < end {
-            s.block.dist2::<FMA>(tree.row(pos), tree.row(pos + 1), &mut da, &mut db);
-            accept_lanes(job, s, &da, pos, want);
-            accept_lanes(job, s, &db, pos + 1, want);
-            pos += 2;
-        }
-        if pos < end {
-            s.block.dist1::<FMA>(tree.row(pos), &mut da);
-            accept_lanes(job, s, &da, pos, want);
-        }
+        let block = &s.block;
+        let (cands, accept, prune) = (&mut s.cands, &mut s.accept, &mut s.prune);
+        scan_leaf::<T, FMA>(tree, block, node, active, |c, pos, d2| {
+            let acc: [T; W] = accept[c * W..][..W].try_into().expect("W");
+            let hits = T::le8::<FMA>(d2, &acc);
+            for l in lanes(hits) {
+                let lane = c * W + l;
+                offer(job, &mut cands[lane], &mut accept[lane], &mut prune[lane], d2[l], pos, want);
+            }
+        });
     }
 }
 
-/// Offer the point at tree position `pos`, at computed squared distances
-/// `d2` from the lanes, to every lane that would keep it.
+/// Offer the point at tree position `pos`, at computed squared distance
+/// `v`, to one lane's candidates, tightening its thresholds.
 #[inline(always)]
-fn accept_lanes<T: Scalar>(job: &Job<'_, T>, s: &mut Scratch<T>, d2: &Lanes<T>, pos: usize, want: usize) {
+fn offer<T: Scalar>(
+    job: &Job<'_, T>,
+    cands: &mut Vec<(T, u32)>,
+    accept: &mut T,
+    prune: &mut T,
+    v: T,
+    pos: usize,
+    want: usize,
+) {
     let m = job.margin;
-    for lane in lanes(le(d2, &s.accept)) {
-        let cands = &mut s.cands[lane];
-        let v = d2[lane];
-        let at = cands.partition_point(|x| x.0 <= v);
-        cands.insert(at, (v, pos as u32));
-        if cands.len() >= want {
-            let t = cands[want - 1].0.to_f64();
-            let accept = T::from_f64(t * m.rho * m.rho + m.abs);
-            s.accept[lane] = accept;
-            s.prune[lane] = T::from_f64(accept.to_f64() * m.rho * m.rho);
-            let keep = cands.partition_point(|c| c.0 <= accept);
-            cands.truncate(keep);
-        }
+    let at = cands.partition_point(|x| x.0 <= v);
+    cands.insert(at, (v, pos as u32));
+    if cands.len() >= want {
+        let t = cands[want - 1].0.to_f64();
+        *accept = T::from_f64(t * m.rho * m.rho + m.abs);
+        *prune = T::from_f64(accept.to_f64() * m.rho * m.rho);
+        let keep = cands.partition_point(|c| c.0 <= *accept);
+        cands.truncate(keep);
     }
 }

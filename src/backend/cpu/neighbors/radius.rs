@@ -5,7 +5,7 @@
 //! within `eps` in exact f64 arithmetic, one above `outside` certainly not,
 //! and the rare values in between are decided with [`sq_dist_f64`].
 
-use super::block::{le1, lanes, push_children, Block, Lanes, Mask, B};
+use super::block::{le1, lanes, push_children, scan_leaf, Block, Mask, B, W};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
 use super::tree::{KdTree, Node};
@@ -39,19 +39,20 @@ impl<'a, T: Scalar> Radius<'a, T> {
         &self.points[i * self.tree.dim..][..self.tree.dim]
     }
 
-    /// Lanes of `m` whose computed squared distance `d2` to the point at
-    /// tree position `pos` is within eps (exactly).
+    /// Lanes (bits of `m`, over the 8 lanes of chunk `c`) whose computed
+    /// squared distance `d2` to the point at tree position `pos` is within
+    /// eps, exactly.
     #[inline(always)]
-    fn within(&self, block: &Block<T>, d2: &Lanes<T>, pos: usize, m: Mask) -> Mask {
-        let sure = le1(d2, self.inside) & m;
-        let maybe = le1(d2, self.outside) & m & !sure;
+    fn within<const FMA: bool>(&self, block: &Block<T>, c: usize, d2: &[T; W], pos: usize, m: Mask) -> Mask {
+        let sure = T::le8::<FMA>(d2, &[self.inside; W]) & m;
+        let maybe = T::le8::<FMA>(d2, &[self.outside; W]) & m & !sure;
         let mut hit = sure;
         if maybe != 0 {
             let j = self.tree.perm[pos] as usize;
-            for lane in lanes(maybe) {
-                let q = self.row(block.idx[lane] as usize);
+            for l in lanes(maybe) {
+                let q = self.row(block.idx[c * W + l] as usize);
                 if sq_dist_f64(q, self.row(j)) <= self.r2 {
-                    hit |= 1 << lane;
+                    hit |= 1 << l;
                 }
             }
         }
@@ -100,7 +101,6 @@ fn walk<T: Scalar, const FMA: bool>(
     s.stack.clear();
     s.stack.push((0, start));
     let (mut lb, mut ub) = ([T::ZERO; B], [T::ZERO; B]);
-    let (mut da, mut db) = ([T::ZERO; B], [T::ZERO; B]);
     while let Some((id, m)) = s.stack.pop() {
         let id = id as usize;
         let node = &tree.nodes[id];
@@ -109,13 +109,13 @@ fn walk<T: Scalar, const FMA: bool>(
             continue;
         }
         s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
-        m &= le1(&lb, rq.outside);
+        m &= le1::<T, FMA>(&lb, rq.outside);
         if m == 0 {
             continue;
         }
-        if le1(&lb, rq.inside) & m != 0 {
+        if le1::<T, FMA>(&lb, rq.inside) & m != 0 {
             s.block.box_upper::<FMA>(tree.lo(id), tree.hi(id), &mut ub);
-            let all = le1(&ub, rq.inside) & m;
+            let all = le1::<T, FMA>(&ub, rq.inside) & m;
             if all != 0 {
                 f(Visit::All(id, all));
                 m &= !all;
@@ -128,26 +128,16 @@ fn walk<T: Scalar, const FMA: bool>(
             push_children(tree, node, &s.block.center, &mut s.stack, |c| (c, m));
             continue;
         }
-        let (first, end) = (node.start as usize, node.end as usize);
-        let mut pos = first;
-        while pos + 1 < end {
-            s.block.dist2::<FMA>(tree.row(pos), tree.row(pos + 1), &mut da, &mut db);
-            let (ha, hb) = (rq.within(&s.block, &da, pos, m), rq.within(&s.block, &db, pos + 1, m));
-            if ha != 0 {
-                f(Visit::Point { pos, hits: ha });
+        let block = &s.block;
+        scan_leaf::<T, FMA>(tree, block, node, m, |c, pos, d2| {
+            let hits = rq.within::<FMA>(block, c, d2, pos, (m >> (c * W)) & 0xFF);
+            if hits != 0 {
+                f(Visit::Point {
+                    pos,
+                    hits: hits << (c * W),
+                });
             }
-            if hb != 0 {
-                f(Visit::Point { pos: pos + 1, hits: hb });
-            }
-            pos += 2;
-        }
-        if pos < end {
-            s.block.dist1::<FMA>(tree.row(pos), &mut da);
-            let ha = rq.within(&s.block, &da, pos, m);
-            if ha != 0 {
-                f(Visit::Point { pos, hits: ha });
-            }
-        }
+        });
     }
 }
 

@@ -29,6 +29,20 @@ pub(super) trait Scalar:
     /// `self * a + b`, fused when `FMA` (only used where the CPU has FMA).
     fn mul_add<const FMA: bool>(self, a: Self, b: Self) -> Self;
     fn max(self, other: Self) -> Self;
+    /// Bit `l` set where `v[l] <= t[l]` (false for NaN), 8 lanes. `AVX2`
+    /// selects AVX2 instructions; it must only be true in code compiled
+    /// with the `avx2` target feature.
+    fn le8<const AVX2: bool>(v: &[Self; 8], t: &[Self; 8]) -> u32;
+}
+
+/// Portable [`Scalar::le8`].
+#[inline(always)]
+fn le8_portable<T: PartialOrd>(v: &[T; 8], t: &[T; 8]) -> u32 {
+    let mut m = 0;
+    for l in 0..8 {
+        m |= ((v[l] <= t[l]) as u32) << l;
+    }
+    m
 }
 
 impl Scalar for f32 {
@@ -62,6 +76,20 @@ impl Scalar for f32 {
     fn max(self, other: Self) -> Self {
         f32::max(self, other)
     }
+    #[inline(always)]
+    fn le8<const AVX2: bool>(v: &[Self; 8], t: &[Self; 8]) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            use std::arch::x86_64::*;
+            // SAFETY: `AVX2` is only set in code compiled with avx2 enabled
+            // (see `multiversion!`), and both pointers address 8 floats.
+            return unsafe {
+                let (a, b) = (_mm256_loadu_ps(v.as_ptr()), _mm256_loadu_ps(t.as_ptr()));
+                _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(a, b)) as u32
+            };
+        }
+        le8_portable(v, t)
+    }
 }
 
 impl Scalar for f64 {
@@ -94,6 +122,26 @@ impl Scalar for f64 {
     #[inline(always)]
     fn max(self, other: Self) -> Self {
         f64::max(self, other)
+    }
+    #[inline(always)]
+    fn le8<const AVX2: bool>(v: &[Self; 8], t: &[Self; 8]) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            use std::arch::x86_64::*;
+            // SAFETY: as for f32; the pointers address 2 x 4 doubles.
+            return unsafe {
+                let lo = _mm256_cmp_pd::<_CMP_LE_OQ>(
+                    _mm256_loadu_pd(v.as_ptr()),
+                    _mm256_loadu_pd(t.as_ptr()),
+                );
+                let hi = _mm256_cmp_pd::<_CMP_LE_OQ>(
+                    _mm256_loadu_pd(v.as_ptr().add(4)),
+                    _mm256_loadu_pd(t.as_ptr().add(4)),
+                );
+                (_mm256_movemask_pd(lo) | _mm256_movemask_pd(hi) << 4) as u32
+            };
+        }
+        le8_portable(v, t)
     }
 }
 

@@ -5,6 +5,8 @@ use super::scalar::Scalar;
 
 /// Points per leaf at most (a node this small is not split).
 pub(super) const LEAF_SIZE: usize = super::block::B;
+/// NaN rows after the last point, so that distance tiles may overrun.
+const TAIL: usize = super::block::P;
 /// Marks a leaf in [`Node::left`].
 const NO_CHILD: u32 = u32::MAX;
 
@@ -37,7 +39,7 @@ pub(super) struct KdTree<T> {
     pub bounds: Vec<T>,
     /// Tree position → original point index.
     pub perm: Vec<u32>,
-    /// The points in tree order, row-major `[len][dim]`.
+    /// The points in tree order, row-major `[len][dim]`, then NaN rows.
     pub rows: Vec<T>,
 }
 
@@ -59,6 +61,7 @@ impl<T: Scalar> KdTree<T> {
             tree.rows = (tree.perm.iter())
                 .flat_map(|&p| &points[p as usize * dim..][..dim])
                 .map(|&x| T::from_f32(x))
+                .chain(std::iter::repeat_n(T::NAN, TAIL * dim))
                 .collect();
         }
         tree
