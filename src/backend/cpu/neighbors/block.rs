@@ -77,31 +77,6 @@ impl<T: Scalar> Block<T> {
         self.q[d * B + c * W..][..W].try_into().expect("W lanes")
     }
 
-    /// Squared distances from the lanes of chunk `c` to the `P` points
-    /// stored row-major at the start of `rows`: `out[p][lane]`.
-    #[inline(always)]
-    pub fn dist_chunk<const FMA: bool, const P: usize>(
-        &self,
-        c: usize,
-        rows: &[T],
-        out: &mut [[T; W]; P],
-    ) {
-        let dim = self.dim;
-        let rows = &rows[..P * dim];
-        let mut acc = [[T::ZERO; W]; P];
-        for d in 0..dim {
-            let q = self.chunk(d, c);
-            for p in 0..P {
-                let x = rows[p * dim + d];
-                for l in 0..W {
-                    let t = q[l] - x;
-                    acc[p][l] = t.mul_add::<FMA>(t, acc[p][l]);
-                }
-            }
-        }
-        *out = acc;
-    }
-
     /// Per-lane lower bound of the squared distance to the box `lo..hi`.
     #[inline(always)]
     pub fn box_lower<const FMA: bool>(&self, lo: &[T], hi: &[T], out: &mut Lanes<T>) {
@@ -218,8 +193,9 @@ pub(super) fn leaf_blocks<T>(tree: &KdTree<T>) -> Vec<(usize, usize)> {
     blocks
 }
 
-/// Candidates per distance tile (independent accumulators per chunk).
-pub(super) const P: usize = 8;
+/// Candidates per distance tile (with all `C` chunks: `P * C` independent
+/// accumulators, each candidate coordinate broadcast once per tile).
+pub(super) const P: usize = 2;
 
 /// Visit the points of leaf `node` for every chunk of lanes that `m`
 /// touches: `f(chunk, position, distances of the chunk's lanes)`.
@@ -233,18 +209,30 @@ pub(super) fn scan_leaf<T: Scalar, const FMA: bool>(
     mut f: impl FnMut(usize, usize, &[T; W]),
 ) {
     let (start, end) = (node.start as usize, node.end as usize);
-    let mut tile = [[T::ZERO; W]; P];
-    for c in 0..C {
-        if (m >> (c * W)) & 0xFF == 0 {
-            continue;
-        }
-        let mut g = start;
-        while g < end {
-            block.dist_chunk::<FMA, P>(c, &tree.rows[g * tree.dim..], &mut tile);
-            for (p, d) in tile.iter().enumerate().take(end - g) {
-                f(c, g + p, d);
+    let dim = tree.dim;
+    let mut g = start;
+    while g < end {
+        let rows = &tree.rows[g * dim..][..P * dim];
+        let mut acc = [[[T::ZERO; W]; C]; P];
+        for d in 0..dim {
+            for c in 0..C {
+                let q = block.chunk(d, c);
+                for p in 0..P {
+                    let x = rows[p * dim + d];
+                    for l in 0..W {
+                        let t = q[l] - x;
+                        acc[p][c][l] = t.mul_add::<FMA>(t, acc[p][c][l]);
+                    }
+                }
             }
-            g += P;
         }
+        for (p, tile) in acc.iter().enumerate().take(end - g) {
+            for (c, d2) in tile.iter().enumerate() {
+                if (m >> (c * W)) & 0xFF != 0 {
+                    f(c, g + p, d2);
+                }
+            }
+        }
+        g += P;
     }
 }

@@ -28,6 +28,7 @@ pub(super) trait Scalar:
     fn to_f64(self) -> f64;
     /// `self * a + b`, fused when `FMA` (only used where the CPU has FMA).
     fn mul_add<const FMA: bool>(self, a: Self, b: Self) -> Self;
+    /// The larger value (`other` when either is NaN).
     fn max(self, other: Self) -> Self;
     /// Bit `l` set where `v[l] <= t[l]` (false for NaN), 8 lanes. `AVX2`
     /// selects AVX2 instructions; it must only be true in code compiled
@@ -74,7 +75,12 @@ impl Scalar for f32 {
     }
     #[inline(always)]
     fn max(self, other: Self) -> Self {
-        f32::max(self, other)
+        // Not f32::max: no NaN handling needed, and this maps to one `maxps`.
+        if self > other {
+            self
+        } else {
+            other
+        }
     }
     #[inline(always)]
     fn le8<const AVX2: bool>(v: &[Self; 8], t: &[Self; 8]) -> u32 {
@@ -121,7 +127,11 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn max(self, other: Self) -> Self {
-        f64::max(self, other)
+        if self > other {
+            self
+        } else {
+            other
+        }
     }
     #[inline(always)]
     fn le8<const AVX2: bool>(v: &[Self; 8], t: &[Self; 8]) -> u32 {

@@ -1,10 +1,15 @@
-//! A bucket kd-tree; leaves hold at most [`LEAF_SIZE`] points, which makes a
-//! leaf one query block of [`super::block`].
+//! A bucket kd-tree. Splits fall on multiples of [`LEAF_SIZE`] positions, so
+//! nearly every leaf holds exactly `LEAF_SIZE` points (only identical
+//! points make larger leaves). Leaves keep their points transposed in
+//! NaN-padded runs of `LEAF_SIZE` (one SIMD lane per point), and boxes are
+//! padded to whole vectors, for SIMD-friendly scans.
 
 use super::scalar::Scalar;
 
 /// Points per leaf at most (a node this small is not split).
 pub(super) const LEAF_SIZE: usize = super::block::B;
+/// Vector width that padded box bounds are a multiple of.
+const BOX_LANES: usize = 8;
 /// NaN rows after the last point, so that distance tiles may overrun.
 const TAIL: usize = super::block::P;
 /// Marks a leaf in [`Node::left`].
@@ -18,6 +23,8 @@ pub(super) struct Node {
     /// Children (`NO_CHILD` for leaves).
     pub left: u32,
     pub right: u32,
+    /// Leaves: offset of the transposed points in [`KdTree::leaf_data`].
+    pub data: u32,
 }
 
 impl Node {
@@ -35,8 +42,13 @@ impl Node {
 pub(super) struct KdTree<T> {
     pub dim: usize,
     pub nodes: Vec<Node>,
-    /// Bounding box per node: `dim` lower then `dim` upper bounds.
+    /// `dim` rounded up to a multiple of 8.
+    pub dim_padded: usize,
+    /// Bounding box per node: `dim_padded` lower then `dim_padded` upper
+    /// bounds (padding 0).
     pub bounds: Vec<T>,
+    /// Per leaf, `len.div_ceil(LEAF_SIZE)` runs of `[dim][LEAF_SIZE]`.
+    pub leaf_data: Vec<T>,
     /// Tree position → original point index.
     pub perm: Vec<u32>,
     /// The points in tree order, row-major `[len][dim]`, then NaN rows.
@@ -51,8 +63,10 @@ impl<T: Scalar> KdTree<T> {
             dim,
             nodes: Vec::new(),
             bounds: Vec::new(),
+            dim_padded: dim.div_ceil(BOX_LANES) * BOX_LANES,
             perm: subset,
             rows: Vec::new(),
+            leaf_data: Vec::new(),
         };
         if !tree.perm.is_empty() {
             let mut perm = std::mem::take(&mut tree.perm);
@@ -63,6 +77,7 @@ impl<T: Scalar> KdTree<T> {
                 .map(|&x| T::from_f32(x))
                 .chain(std::iter::repeat_n(T::NAN, TAIL * dim))
                 .collect();
+            tree.fill_leaves();
         }
         tree
     }
@@ -83,13 +98,17 @@ impl<T: Scalar> KdTree<T> {
                 hi[d] = hi[d].max(row[d]);
             }
         }
-        self.bounds
-            .extend(lo.iter().chain(&hi).map(|&x| T::from_f32(x)));
+        let pad = self.dim_padded - dim;
+        for side in [&lo, &hi] {
+            self.bounds.extend(side.iter().map(|&x| T::from_f32(x)));
+            self.bounds.extend(std::iter::repeat_n(T::ZERO, pad));
+        }
         self.nodes.push(Node {
             start: start as u32,
             end: (start + perm.len()) as u32,
             left: NO_CHILD,
             right: NO_CHILD,
+            data: 0,
         });
         let (split, extent) = (0..dim)
             .map(|d| (d, hi[d] - lo[d]))
@@ -97,7 +116,8 @@ impl<T: Scalar> KdTree<T> {
         if perm.len() <= LEAF_SIZE || extent <= 0.0 {
             return id; // small, or all points identical
         }
-        let mid = perm.len() / 2;
+        // Split near the median, on a multiple of LEAF_SIZE.
+        let mid = (perm.len() / 2).div_ceil(LEAF_SIZE) * LEAF_SIZE;
         perm.select_nth_unstable_by(mid, |&a, &b| {
             let (xa, xb) = (
                 points[a as usize * dim + split],
@@ -119,13 +139,50 @@ impl<T: Scalar> KdTree<T> {
         &self.rows[pos * self.dim..][..self.dim]
     }
 
+    /// Lower corner of node `node`'s box, padded to `dim_padded`.
+    #[inline(always)]
+    pub fn lo_padded(&self, node: usize) -> &[T] {
+        &self.bounds[2 * node * self.dim_padded..][..self.dim_padded]
+    }
+    /// Upper corner of node `node`'s box, padded to `dim_padded`.
+    #[inline(always)]
+    pub fn hi_padded(&self, node: usize) -> &[T] {
+        &self.bounds[(2 * node + 1) * self.dim_padded..][..self.dim_padded]
+    }
     #[inline(always)]
     pub fn lo(&self, node: usize) -> &[T] {
-        &self.bounds[2 * node * self.dim..][..self.dim]
+        &self.lo_padded(node)[..self.dim]
     }
     #[inline(always)]
     pub fn hi(&self, node: usize) -> &[T] {
-        &self.bounds[(2 * node + 1) * self.dim..][..self.dim]
+        &self.hi_padded(node)[..self.dim]
+    }
+
+    /// Transpose every leaf's points into NaN-padded runs.
+    fn fill_leaves(&mut self) {
+        let dim = self.dim;
+        for node in self.nodes.iter_mut().filter(|n| n.is_leaf()) {
+            node.data = self.leaf_data.len() as u32;
+            let (start, end) = (node.start as usize, node.end as usize);
+            for run in (start..end).step_by(LEAF_SIZE) {
+                for d in 0..dim {
+                    for p in run..run + LEAF_SIZE {
+                        self.leaf_data.push(if p < end {
+                            self.rows[p * dim + d]
+                        } else {
+                            T::NAN
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Run `r` of leaf `node`: `[dim][LEAF_SIZE]`.
+    #[inline(always)]
+    pub fn leaf_run(&self, node: &Node, r: usize) -> &[T] {
+        let size = self.dim * LEAF_SIZE;
+        &self.leaf_data[node.data as usize + r * size..][..size]
     }
 
     /// Squared length of node `node`'s box diagonal (bounds every pairwise
