@@ -1,35 +1,38 @@
-//! Exact k-nearest-neighbour search: a pruned tree walk per query block in
-//! `T` that keeps every candidate which could belong to the exact answer,
-//! then an f64 re-ranking of those candidates.
+//! Exact k-nearest-neighbour search: a pruned per-query tree walk in `T`
+//! that keeps every candidate which could belong to the exact answer, then
+//! an f64 re-ranking of those candidates.
+//!
+//! Why this is exact: every computed squared distance `s` satisfies
+//! `|s − s_exact| <= γ s_exact + abs` (see [`Margin`]). Let `t` be the
+//! (k+1)-th smallest computed value over all points (the query itself is
+//! one of them, at 0). Every point of the exact (k+1)-nearest set then has
+//! `s <= ρ t + abs'`, so keeping all points under `ρ² t_run + abs` — with
+//! `t_run >= t` the running (k+1)-th smallest — and pruning boxes whose
+//! computed lower bound exceeds `ρ²` times that loses none of them.
 
-use super::block::{le, lanes, push_children, scan_leaf, Block, Lanes, B, W};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
-use super::tree::KdTree;
+use super::tree::{KdTree, Node, LEAF_SIZE};
 use crate::outliers::kernels::sq_dist_f64;
+
 
 /// Per-thread state of the search.
 pub(super) struct Scratch<T> {
-    block: Block<T>,
-    stack: Vec<u32>,
-    /// Per lane: candidates `(squared distance in T, tree position)`, ascending.
-    cands: Vec<Vec<(T, u32)>>,
-    /// Per lane: keep a candidate iff its distance is `<= accept`.
-    accept: Lanes<T>,
-    /// Per lane: a box whose lower bound exceeds `prune` holds no candidate.
-    prune: Lanes<T>,
+    stack: Vec<(u32, T)>,
+    /// Candidates `(squared distance in T, tree position)`, ascending.
+    cands: Vec<(T, u32)>,
     exact: Vec<(f64, u32)>,
+    /// The query, padded with zeros to the tree's padded dimension.
+    q: Vec<T>,
 }
 
 impl<T: Scalar> Scratch<T> {
-    pub fn new(dim: usize) -> Self {
+    pub fn new() -> Self {
         Scratch {
-            block: Block::new(dim),
             stack: Vec::new(),
-            cands: vec![Vec::new(); B],
-            accept: [T::INF; B],
-            prune: [T::INF; B],
+            cands: Vec::new(),
             exact: Vec::new(),
+            q: Vec::new(),
         }
     }
 }
@@ -43,36 +46,36 @@ pub(super) struct Job<'a, T> {
 }
 
 multiversion! {
-    /// The k nearest neighbours (self excluded) of the `len` points at tree
-    /// positions `first..`, rows of `dist` / `idx` in position order.
-    pub(super) fn knn_block<T>(
+    /// The k nearest neighbours (self excluded) of the points at tree
+    /// positions `first..first + dist.len() / k`, rows in position order.
+    pub(super) fn knn_rows<T>(
         job: &Job<'_, T>,
         first: usize,
-        len: usize,
         dist: &mut [f64],
         idx: &mut [u32],
         s: &mut Scratch<T>,
-    ) => knn_block_body
+    ) => knn_rows_body
 }
 
 #[inline(always)]
-fn knn_block_body<T: Scalar, const FMA: bool>(
+fn knn_rows_body<T: Scalar, const FMA: bool>(
     job: &Job<'_, T>,
     first: usize,
-    len: usize,
     dist: &mut [f64],
     idx: &mut [u32],
     s: &mut Scratch<T>,
 ) {
     let (k, dim, tree) = (job.k, job.tree.dim, job.tree);
-    s.block.load(job.points, &tree.perm[first..first + len]);
-    search::<T, FMA>(job, s);
-    for lane in 0..len {
-        // Exact re-ranking of the survivors (the query itself excluded).
-        let qi = s.block.idx[lane];
+    for (r, (drow, irow)) in dist.chunks_exact_mut(k).zip(idx.chunks_exact_mut(k)).enumerate() {
+        let qi = tree.perm[first + r];
         let qrow = &job.points[qi as usize * dim..][..dim];
+        s.q.clear();
+        s.q.extend(qrow.iter().map(|&x| T::from_f32(x)));
+        s.q.resize(tree.dim_padded, T::ZERO);
+        search::<T, FMA>(job, s);
+        // Exact re-ranking of the survivors, the query itself excluded.
         s.exact.clear();
-        for &(_, pos) in &s.cands[lane] {
+        for &(_, pos) in &s.cands {
             let j = tree.perm[pos as usize];
             if j != qi {
                 let row = &job.points[j as usize * dim..][..dim];
@@ -81,57 +84,84 @@ fn knn_block_body<T: Scalar, const FMA: bool>(
         }
         s.exact
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let out = lane * k..(lane + 1) * k;
-        for ((d, i), &(d2, j)) in dist[out.clone()].iter_mut().zip(&mut idx[out]).zip(&s.exact) {
+        for ((d, i), &(d2, j)) in drow.iter_mut().zip(irow.iter_mut()).zip(&s.exact) {
             *d = d2.sqrt();
             *i = j;
         }
     }
 }
 
-/// Collect, per lane, every point whose computed squared distance is within
-/// the acceptance bound derived from the running (k+1)-th smallest (the
-/// query itself counts, at distance 0): a superset of the exact answer.
+/// Lower bound of the squared distance from `q` (padded) to node `id`'s box.
+#[inline(always)]
+fn box_lower<T: Scalar, const FMA: bool>(tree: &KdTree<T>, id: usize, q: &[T]) -> T {
+    T::box_lower::<FMA>(tree.lo_padded(id), tree.hi_padded(id), q)
+}
+
+/// Collect into `s.cands` every point whose computed squared distance is
+/// within the acceptance bound derived from the running (k+1)-th smallest.
 #[inline(always)]
 fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, s: &mut Scratch<T>) {
     let tree = job.tree;
     let want = job.k + 1;
-    let used = s.block.used();
-    for c in &mut s.cands {
-        c.clear();
-    }
-    s.accept = [T::INF; B];
-    s.prune = [T::INF; B];
+    s.cands.clear();
     s.stack.clear();
-    s.stack.push(0);
-    let mut lb = [T::ZERO; B];
-    while let Some(id) = s.stack.pop() {
-        let id = id as usize;
-        s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
-        let active = le::<T, FMA>(&lb, &s.prune) & used;
-        if active == 0 {
+    s.stack.push((0, T::ZERO));
+    let mut accept = T::INF; // keep a candidate iff its distance <= accept
+    let mut prune = T::INF; // skip a box iff its lower bound > prune
+    while let Some((id, lower)) = s.stack.pop() {
+        if lower > prune {
             continue;
         }
-        let node = &tree.nodes[id];
-        if !node.is_leaf() {
-            push_children(tree, node, &s.block.center, &mut s.stack, |c| c);
-            continue;
-        }
-        let block = &s.block;
-        let (cands, accept, prune) = (&mut s.cands, &mut s.accept, &mut s.prune);
-        scan_leaf::<T, FMA>(tree, block, node, active, |c, pos, d2| {
-            let acc: [T; W] = accept[c * W..][..W].try_into().expect("W");
-            let hits = T::le8::<FMA>(d2, &acc);
-            for l in lanes(hits) {
-                let lane = c * W + l;
-                offer(job, &mut cands[lane], &mut accept[lane], &mut prune[lane], d2[l], pos, want);
+        let node = &tree.nodes[id as usize];
+        if node.is_leaf() {
+            if box_lower::<T, FMA>(tree, id as usize, &s.q) <= prune {
+                scan_leaf::<T, FMA>(job, node, s, &mut accept, &mut prune, want);
             }
-        });
+            continue;
+        }
+        // The child on the query's side inherits this node's bound; only
+        // the other one needs its own.
+        let below = s.q[node.split_dim as usize] <= T::from_f32(node.split);
+        let (near, far) = if below {
+            (node.left, node.right)
+        } else {
+            (node.right, node.left)
+        };
+        let bf = box_lower::<T, FMA>(tree, far as usize, &s.q);
+        if bf <= prune {
+            s.stack.push((far, bf));
+        }
+        s.stack.push((near, lower));
     }
 }
 
-/// Offer the point at tree position `pos`, at computed squared distance
-/// `v`, to one lane's candidates, tightening its thresholds.
+#[inline(always)]
+fn scan_leaf<T: Scalar, const FMA: bool>(
+    job: &Job<'_, T>,
+    node: &Node,
+    s: &mut Scratch<T>,
+    accept: &mut T,
+    prune: &mut T,
+    want: usize,
+) {
+    let tree = job.tree;
+    let (start, end) = (node.start as usize, node.end as usize);
+    let mut d2 = [T::ZERO; LEAF_SIZE];
+    for (r, run_start) in (start..end).step_by(LEAF_SIZE).enumerate() {
+        let q = &s.q[..tree.dim];
+        let mut hits = T::run32::<FMA>(tree.leaf_run(node, r), q, *accept, &mut d2);
+        while hits != 0 {
+            let l = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            // Earlier offers in this run may have tightened `accept`.
+            if d2[l] <= *accept {
+                offer(job, &mut s.cands, accept, prune, d2[l], run_start + l, want);
+            }
+        }
+    }
+}
+
+/// Add a candidate, keeping `cands` sorted, and tighten the thresholds.
 #[inline(always)]
 fn offer<T: Scalar>(
     job: &Job<'_, T>,

@@ -34,6 +34,43 @@ pub(super) trait Scalar:
     /// selects AVX2 instructions; it must only be true in code compiled
     /// with the `avx2` target feature.
     fn le8<const AVX2: bool>(v: &[Self; 8], t: &[Self; 8]) -> u32;
+
+    /// Squared distances from `q` (`dim` values) to the 32 points of a
+    /// transposed leaf run (`run[d * 32 + lane]`) into `out`; returns the
+    /// mask of lanes with distance `<= accept`.
+    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32]) -> u32;
+
+    /// Lower bound of the squared distance from `q` to the box `lo..hi`
+    /// (all three padded with zeros to a multiple of 8 values).
+    fn box_lower<const AVX2: bool>(lo: &[Self], hi: &[Self], q: &[Self]) -> Self;
+}
+
+#[inline(always)]
+fn run32_portable<T: Scalar>(run: &[T], q: &[T], accept: T, out: &mut [T; 32]) -> u32 {
+    let mut acc = [T::ZERO; 32];
+    for (d, &qd) in q.iter().enumerate() {
+        let xs = &run[d * 32..][..32];
+        for l in 0..32 {
+            let t = xs[l] - qd;
+            acc[l] = t * t + acc[l];
+        }
+    }
+    *out = acc;
+    let mut m = 0;
+    for (l, &v) in acc.iter().enumerate() {
+        m |= ((v <= accept) as u32) << l;
+    }
+    m
+}
+
+#[inline(always)]
+fn box_lower_portable<T: Scalar>(lo: &[T], hi: &[T], q: &[T]) -> T {
+    let mut s = T::ZERO;
+    for ((&lo, &hi), &q) in lo.iter().zip(hi).zip(q) {
+        let gap = (lo - q).max(q - hi).max(T::ZERO);
+        s = gap * gap + s;
+    }
+    s
 }
 
 /// Portable [`Scalar::le8`].
@@ -96,6 +133,79 @@ impl Scalar for f32 {
         }
         le8_portable(v, t)
     }
+
+    #[inline(always)]
+    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32]) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            use std::arch::x86_64::*;
+            let run = &run[..q.len() * 32];
+            // SAFETY: compiled with avx2+fma (see `le8`); every load reads 8
+            // floats inside `run` (length checked above) and the stores
+            // write inside `out`.
+            return unsafe {
+                let (mut a0, mut a1, mut a2, mut a3) = (
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                );
+                let mut x = run.as_ptr();
+                for &qd in q {
+                    let qv = _mm256_set1_ps(qd);
+                    let t0 = _mm256_sub_ps(_mm256_loadu_ps(x), qv);
+                    let t1 = _mm256_sub_ps(_mm256_loadu_ps(x.add(8)), qv);
+                    let t2 = _mm256_sub_ps(_mm256_loadu_ps(x.add(16)), qv);
+                    let t3 = _mm256_sub_ps(_mm256_loadu_ps(x.add(24)), qv);
+                    a0 = _mm256_fmadd_ps(t0, t0, a0);
+                    a1 = _mm256_fmadd_ps(t1, t1, a1);
+                    a2 = _mm256_fmadd_ps(t2, t2, a2);
+                    a3 = _mm256_fmadd_ps(t3, t3, a3);
+                    x = x.add(32);
+                }
+                let a = _mm256_set1_ps(accept);
+                let o = out.as_mut_ptr();
+                _mm256_storeu_ps(o, a0);
+                _mm256_storeu_ps(o.add(8), a1);
+                _mm256_storeu_ps(o.add(16), a2);
+                _mm256_storeu_ps(o.add(24), a3);
+                let m = |v| _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(v, a)) as u32;
+                m(a0) | m(a1) << 8 | m(a2) << 16 | m(a3) << 24
+            };
+        }
+        run32_portable(run, q, accept, out)
+    }
+
+    #[inline(always)]
+    fn box_lower<const AVX2: bool>(lo: &[Self], hi: &[Self], q: &[Self]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            use std::arch::x86_64::*;
+            let n = q.len();
+            let (lo, hi) = (&lo[..n], &hi[..n]);
+            // SAFETY: compiled with avx2+fma; `n` is a multiple of 8 and
+            // every load reads 8 floats inside the three slices.
+            return unsafe {
+                let mut acc = _mm256_setzero_ps();
+                let zero = _mm256_setzero_ps();
+                let (mut l, mut h, mut p) = (lo.as_ptr(), hi.as_ptr(), q.as_ptr());
+                let end = p.add(n);
+                while p < end {
+                    let qv = _mm256_loadu_ps(p);
+                    let below = _mm256_sub_ps(_mm256_loadu_ps(l), qv);
+                    let above = _mm256_sub_ps(qv, _mm256_loadu_ps(h));
+                    let gap = _mm256_max_ps(_mm256_max_ps(below, above), zero);
+                    acc = _mm256_fmadd_ps(gap, gap, acc);
+                    (l, h, p) = (l.add(8), h.add(8), p.add(8));
+                }
+                let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+                _mm_cvtss_f32(s)
+            };
+        }
+        box_lower_portable(lo, hi, q)
+    }
 }
 
 impl Scalar for f64 {
@@ -152,6 +262,16 @@ impl Scalar for f64 {
             };
         }
         le8_portable(v, t)
+    }
+
+    #[inline(always)]
+    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32]) -> u32 {
+        run32_portable(run, q, accept, out)
+    }
+
+    #[inline(always)]
+    fn box_lower<const AVX2: bool>(lo: &[Self], hi: &[Self], q: &[Self]) -> Self {
+        box_lower_portable(lo, hi, q)
     }
 }
 

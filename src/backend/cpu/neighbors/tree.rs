@@ -25,6 +25,10 @@ pub(super) struct Node {
     pub right: u32,
     /// Leaves: offset of the transposed points in [`KdTree::leaf_data`].
     pub data: u32,
+    /// Internal nodes: left-child points have component `split_dim` at most
+    /// `split`, right-child points at least `split`.
+    pub split_dim: u32,
+    pub split: f32,
 }
 
 impl Node {
@@ -109,6 +113,8 @@ impl<T: Scalar> KdTree<T> {
             left: NO_CHILD,
             right: NO_CHILD,
             data: 0,
+            split_dim: 0,
+            split: 0.0,
         });
         let (split, extent) = (0..dim)
             .map(|d| (d, hi[d] - lo[d]))
@@ -125,11 +131,15 @@ impl<T: Scalar> KdTree<T> {
             );
             xa.total_cmp(&xb).then(a.cmp(&b))
         });
+        let split_value = points[perm[mid] as usize * dim + split];
         let (left, right) = perm.split_at_mut(mid);
         let l = self.build_node(points, left, start);
         let r = self.build_node(points, right, start + mid);
-        self.nodes[id as usize].left = l;
-        self.nodes[id as usize].right = r;
+        let node = &mut self.nodes[id as usize];
+        node.left = l;
+        node.right = r;
+        node.split_dim = split as u32;
+        node.split = split_value;
         id
     }
 
