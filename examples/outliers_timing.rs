@@ -21,14 +21,22 @@ fn main() {
         .skip(1)
         .map(|a| a.parse().expect("sizes are integers"))
         .collect();
-    let sizes = if sizes.is_empty() { vec![10_000, 80_000] } else { sizes };
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 80_000]
+    } else {
+        sizes
+    };
     for n in sizes {
         for (name, p) in [
             ("normal", data::normal(n, 10, 1)),
             ("blobs", data::blobs(n, 10, 10, 2)),
         ] {
-            time(&format!("knn k=20 {name} n={n}"), || knn(Device::Cpu, &p, 10, 20).unwrap());
-            time(&format!("lof k=20 {name} n={n}"), || lof(Device::Cpu, &p, 10, 20).unwrap());
+            time(&format!("knn k=20 {name} n={n}"), || {
+                knn(Device::Cpu, &p, 10, 20).unwrap()
+            });
+            time(&format!("lof k=20 {name} n={n}"), || {
+                lof(Device::Cpu, &p, 10, 20).unwrap()
+            });
             for eps in [1.0, 2.0] {
                 let r = time(&format!("dbscan eps={eps} {name} n={n}"), || {
                     dbscan(Device::Cpu, &p, 10, eps, 10).unwrap()

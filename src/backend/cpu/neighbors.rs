@@ -123,7 +123,13 @@ fn components_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, is_core: &[boo
         |s, &(first, len)| radius::components_block(&ct, &uf, first, len, s),
     );
     (0..n)
-        .map(|i| if is_core[i] { uf.find(i as u32) } else { NO_ROOT })
+        .map(|i| {
+            if is_core[i] {
+                uf.find(i as u32)
+            } else {
+                NO_ROOT
+            }
+        })
         .collect()
 }
 

@@ -15,7 +15,6 @@ use super::scalar::{Margin, Scalar};
 use super::tree::{KdTree, Node, LEAF_SIZE};
 use crate::outliers::kernels::sq_dist_f64;
 
-
 /// Per-thread state of the search.
 pub(super) struct Scratch<T> {
     stack: Vec<(u32, T)>,
@@ -66,7 +65,11 @@ fn knn_rows_body<T: Scalar, const FMA: bool>(
     s: &mut Scratch<T>,
 ) {
     let (k, dim, tree) = (job.k, job.tree.dim, job.tree);
-    for (r, (drow, irow)) in dist.chunks_exact_mut(k).zip(idx.chunks_exact_mut(k)).enumerate() {
+    for (r, (drow, irow)) in dist
+        .chunks_exact_mut(k)
+        .zip(idx.chunks_exact_mut(k))
+        .enumerate()
+    {
         let qi = tree.perm[first + r];
         let qrow = &job.points[qi as usize * dim..][..dim];
         s.q.clear();

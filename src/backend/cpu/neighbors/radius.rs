@@ -5,7 +5,7 @@
 //! within `eps` in exact f64 arithmetic, one above `outside` certainly not,
 //! and the rare values in between are decided with [`sq_dist_f64`].
 
-use super::block::{le1, lanes, push_children, scan_leaf, Block, Mask, B, W};
+use super::block::{lanes, le1, push_children, scan_leaf, Block, Mask, B, W};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
 use super::tree::{KdTree, Node};
@@ -43,7 +43,14 @@ impl<'a, T: Scalar> Radius<'a, T> {
     /// squared distance `d2` to the point at tree position `pos` is within
     /// eps, exactly.
     #[inline(always)]
-    fn within<const FMA: bool>(&self, block: &Block<T>, c: usize, d2: &[T; W], pos: usize, m: Mask) -> Mask {
+    fn within<const FMA: bool>(
+        &self,
+        block: &Block<T>,
+        c: usize,
+        d2: &[T; W],
+        pos: usize,
+        m: Mask,
+    ) -> Mask {
         let sure = T::le8::<FMA>(d2, &[self.inside; W]) & m;
         let maybe = T::le8::<FMA>(d2, &[self.outside; W]) & m & !sure;
         let mut hit = sure;
@@ -168,27 +175,33 @@ fn count_block_body<T: Scalar, const FMA: bool>(
     let done = std::cell::Cell::new(0 as Mask);
     let nodes = &rq.tree.nodes;
     let start = s.block.used();
-    walk::<T, FMA>(rq, s, start, |_, _| !done.get(), |visit| {
-        let touched = match visit {
-            Visit::All(id, m) => {
-                for lane in lanes(m) {
-                    count[lane] += nodes[id].len() as u32;
+    walk::<T, FMA>(
+        rq,
+        s,
+        start,
+        |_, _| !done.get(),
+        |visit| {
+            let touched = match visit {
+                Visit::All(id, m) => {
+                    for lane in lanes(m) {
+                        count[lane] += nodes[id].len() as u32;
+                    }
+                    m
                 }
-                m
-            }
-            Visit::Point { hits, .. } => {
-                for lane in lanes(hits) {
-                    count[lane] += 1;
+                Visit::Point { hits, .. } => {
+                    for lane in lanes(hits) {
+                        count[lane] += 1;
+                    }
+                    hits
                 }
-                hits
+            };
+            for lane in lanes(touched) {
+                if count[lane] >= cap {
+                    done.set(done.get() | 1 << lane);
+                }
             }
-        };
-        for lane in lanes(touched) {
-            if count[lane] >= cap {
-                done.set(done.get() | 1 << lane);
-            }
-        }
-    });
+        },
+    );
     for (o, &c) in out.iter_mut().zip(&count) {
         *o = c.min(cap);
     }

@@ -38,7 +38,8 @@ pub(super) trait Scalar:
     /// Squared distances from `q` (`dim` values) to the 32 points of a
     /// transposed leaf run (`run[d * 32 + lane]`) into `out`; returns the
     /// mask of lanes with distance `<= accept`.
-    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32]) -> u32;
+    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32])
+        -> u32;
 
     /// Lower bound of the squared distance from `q` to the box `lo..hi`
     /// (all three padded with zeros to a multiple of 8 values).
@@ -135,7 +136,12 @@ impl Scalar for f32 {
     }
 
     #[inline(always)]
-    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32]) -> u32 {
+    fn run32<const AVX2: bool>(
+        run: &[Self],
+        q: &[Self],
+        accept: Self,
+        out: &mut [Self; 32],
+    ) -> u32 {
         #[cfg(target_arch = "x86_64")]
         if AVX2 {
             use std::arch::x86_64::*;
@@ -265,7 +271,12 @@ impl Scalar for f64 {
     }
 
     #[inline(always)]
-    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32]) -> u32 {
+    fn run32<const AVX2: bool>(
+        run: &[Self],
+        q: &[Self],
+        accept: Self,
+        out: &mut [Self; 32],
+    ) -> u32 {
         run32_portable(run, q, accept, out)
     }
 
