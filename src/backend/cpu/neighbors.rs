@@ -57,22 +57,25 @@ fn knn_in<T: Scalar>(points: &[f32], dim: usize, k: usize) -> Knn {
         k,
         margin: Margin::new::<T>(dim),
     };
-    // Parallel over runs of tree positions (spatially coherent queries).
-    const ROWS: usize = 64;
-    let (mut pdist, mut pidx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
-    pdist
-        .par_chunks_mut(ROWS * k)
-        .zip(pidx.par_chunks_mut(ROWS * k))
-        .enumerate()
-        .for_each_init(knn::Scratch::<T>::new, |s, (c, (d, i))| {
-            knn::knn_rows(&job, c * ROWS, d, i, s)
-        });
+    let rows: Vec<(usize, Vec<f64>, Vec<u32>)> = block::leaf_blocks(&tree)
+        .par_iter()
+        .map_init(
+            || knn::Scratch::<T>::new(dim),
+            |s, &(first, len)| {
+                let (mut d, mut i) = (vec![0.0; len * k], vec![0; len * k]);
+                knn::knn_block(&job, first, len, &mut d, &mut i, s);
+                (first, d, i)
+            },
+        )
+        .collect();
     // Tree order → input order.
     let (mut dist, mut idx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
-    for (pos, &orig) in tree.perm.iter().enumerate() {
-        let (o, p) = (orig as usize * k, pos * k);
-        dist[o..o + k].copy_from_slice(&pdist[p..p + k]);
-        idx[o..o + k].copy_from_slice(&pidx[p..p + k]);
+    for (first, d, i) in rows {
+        for r in 0..d.len() / k {
+            let o = tree.perm[first + r] as usize * k;
+            dist[o..o + k].copy_from_slice(&d[r * k..(r + 1) * k]);
+            idx[o..o + k].copy_from_slice(&i[r * k..(r + 1) * k]);
+        }
     }
     Knn { k, dist, idx }
 }

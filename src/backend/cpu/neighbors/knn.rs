@@ -12,26 +12,32 @@
 
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
-use super::tree::{KdTree, Node, LEAF_SIZE};
+use super::block::{le, lanes, push_children, Block, Lanes, B};
+use super::tree::{KdTree, LEAF_SIZE};
 use crate::outliers::kernels::sq_dist_f64;
 
 /// Per-thread state of the search.
 pub(super) struct Scratch<T> {
-    stack: Vec<(u32, T)>,
-    /// Candidates `(squared distance in T, tree position)`, ascending.
-    cands: Vec<(T, u32)>,
+    block: Block<T>,
+    stack: Vec<u32>,
+    /// Per lane: candidates `(squared distance in T, tree position)`, ascending.
+    cands: Vec<Vec<(T, u32)>>,
+    /// Per lane: keep a candidate iff its distance is `<= accept`.
+    accept: Lanes<T>,
+    /// Per lane: a box whose lower bound exceeds `prune` holds no candidate.
+    prune: Lanes<T>,
     exact: Vec<(f64, u32)>,
-    /// The query, padded with zeros to the tree's padded dimension.
-    q: Vec<T>,
 }
 
 impl<T: Scalar> Scratch<T> {
-    pub fn new() -> Self {
+    pub fn new(dim: usize) -> Self {
         Scratch {
+            block: Block::new(dim),
             stack: Vec::new(),
-            cands: Vec::new(),
+            cands: vec![Vec::new(); B],
+            accept: [T::INF; B],
+            prune: [T::INF; B],
             exact: Vec::new(),
-            q: Vec::new(),
         }
     }
 }
@@ -45,40 +51,36 @@ pub(super) struct Job<'a, T> {
 }
 
 multiversion! {
-    /// The k nearest neighbours (self excluded) of the points at tree
-    /// positions `first..first + dist.len() / k`, rows in position order.
-    pub(super) fn knn_rows<T>(
+    /// The k nearest neighbours (self excluded) of the `len <= B` points at
+    /// tree positions `first..`, rows of `dist` / `idx` in position order.
+    pub(super) fn knn_block<T>(
         job: &Job<'_, T>,
         first: usize,
+        len: usize,
         dist: &mut [f64],
         idx: &mut [u32],
         s: &mut Scratch<T>,
-    ) => knn_rows_body
+    ) => knn_block_body
 }
 
 #[inline(always)]
-fn knn_rows_body<T: Scalar, const FMA: bool>(
+fn knn_block_body<T: Scalar, const FMA: bool>(
     job: &Job<'_, T>,
     first: usize,
+    len: usize,
     dist: &mut [f64],
     idx: &mut [u32],
     s: &mut Scratch<T>,
 ) {
     let (k, dim, tree) = (job.k, job.tree.dim, job.tree);
-    for (r, (drow, irow)) in dist
-        .chunks_exact_mut(k)
-        .zip(idx.chunks_exact_mut(k))
-        .enumerate()
-    {
-        let qi = tree.perm[first + r];
-        let qrow = &job.points[qi as usize * dim..][..dim];
-        s.q.clear();
-        s.q.extend(qrow.iter().map(|&x| T::from_f32(x)));
-        s.q.resize(tree.dim_padded, T::ZERO);
-        search::<T, FMA>(job, s);
+    s.block.load(job.points, &tree.perm[first..first + len]);
+    search::<T, FMA>(job, first, s);
+    for lane in 0..len {
         // Exact re-ranking of the survivors, the query itself excluded.
+        let qi = s.block.idx[lane];
+        let qrow = &job.points[qi as usize * dim..][..dim];
         s.exact.clear();
-        for &(_, pos) in &s.cands {
+        for &(_, pos) in &s.cands[lane] {
             let j = tree.perm[pos as usize];
             if j != qi {
                 let row = &job.points[j as usize * dim..][..dim];
@@ -87,78 +89,59 @@ fn knn_rows_body<T: Scalar, const FMA: bool>(
         }
         s.exact
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        for ((d, i), &(d2, j)) in drow.iter_mut().zip(irow.iter_mut()).zip(&s.exact) {
+        let out = lane * k..(lane + 1) * k;
+        for ((d, i), &(d2, j)) in dist[out.clone()].iter_mut().zip(&mut idx[out]).zip(&s.exact) {
             *d = d2.sqrt();
             *i = j;
         }
     }
 }
 
-/// Lower bound of the squared distance from `q` (padded) to node `id`'s box.
-#[inline(always)]
-fn box_lower<T: Scalar, const FMA: bool>(tree: &KdTree<T>, id: usize, q: &[T]) -> T {
-    T::box_lower::<FMA>(tree.lo_padded(id), tree.hi_padded(id), q)
-}
-
-/// Collect into `s.cands` every point whose computed squared distance is
+/// Walk the tree once for the whole block: a node is entered if some lane's
+/// lower bound to its box is within that lane's prune threshold, and a leaf
+/// is scanned (one query at a time, points in SIMD lanes) for exactly those
+/// lanes. Collects per lane every point whose computed squared distance is
 /// within the acceptance bound derived from the running (k+1)-th smallest.
 #[inline(always)]
-fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, s: &mut Scratch<T>) {
+fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Scratch<T>) {
     let tree = job.tree;
     let want = job.k + 1;
-    s.cands.clear();
-    s.stack.clear();
-    s.stack.push((0, T::ZERO));
-    let mut accept = T::INF; // keep a candidate iff its distance <= accept
-    let mut prune = T::INF; // skip a box iff its lower bound > prune
-    while let Some((id, lower)) = s.stack.pop() {
-        if lower > prune {
-            continue;
-        }
-        let node = &tree.nodes[id as usize];
-        if node.is_leaf() {
-            if box_lower::<T, FMA>(tree, id as usize, &s.q) <= prune {
-                scan_leaf::<T, FMA>(job, node, s, &mut accept, &mut prune, want);
-            }
-            continue;
-        }
-        // The child on the query's side inherits this node's bound; only
-        // the other one needs its own.
-        let below = s.q[node.split_dim as usize] <= T::from_f32(node.split);
-        let (near, far) = if below {
-            (node.left, node.right)
-        } else {
-            (node.right, node.left)
-        };
-        let bf = box_lower::<T, FMA>(tree, far as usize, &s.q);
-        if bf <= prune {
-            s.stack.push((far, bf));
-        }
-        s.stack.push((near, lower));
+    let used = s.block.used();
+    for c in &mut s.cands {
+        c.clear();
     }
-}
-
-#[inline(always)]
-fn scan_leaf<T: Scalar, const FMA: bool>(
-    job: &Job<'_, T>,
-    node: &Node,
-    s: &mut Scratch<T>,
-    accept: &mut T,
-    prune: &mut T,
-    want: usize,
-) {
-    let tree = job.tree;
-    let (start, end) = (node.start as usize, node.end as usize);
+    s.accept = [T::INF; B];
+    s.prune = [T::INF; B];
+    s.stack.clear();
+    s.stack.push(0);
+    let mut lb = [T::ZERO; B];
     let mut d2 = [T::ZERO; LEAF_SIZE];
-    for (r, run_start) in (start..end).step_by(LEAF_SIZE).enumerate() {
-        let q = &s.q[..tree.dim];
-        let mut hits = T::run32::<FMA>(tree.leaf_run(node, r), q, *accept, &mut d2);
-        while hits != 0 {
-            let l = hits.trailing_zeros() as usize;
-            hits &= hits - 1;
-            // Earlier offers in this run may have tightened `accept`.
-            if d2[l] <= *accept {
-                offer(job, &mut s.cands, accept, prune, d2[l], run_start + l, want);
+    while let Some(id) = s.stack.pop() {
+        let id = id as usize;
+        s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
+        let active = le::<T, FMA>(&lb, &s.prune) & used;
+        if active == 0 {
+            continue;
+        }
+        let node = &tree.nodes[id];
+        if !node.is_leaf() {
+            push_children(tree, node, &s.block.center, &mut s.stack, |c| c);
+            continue;
+        }
+        let (start, end) = (node.start as usize, node.end as usize);
+        for lane in lanes(active) {
+            let q = tree.row(first + lane);
+            let (cands, accept, prune) = (&mut s.cands[lane], &mut s.accept[lane], &mut s.prune[lane]);
+            for (r, run_start) in (start..end).step_by(LEAF_SIZE).enumerate() {
+                let mut hits = T::run32::<FMA>(tree.leaf_run(node, r), q, *accept, &mut d2);
+                while hits != 0 {
+                    let l = hits.trailing_zeros() as usize;
+                    hits &= hits - 1;
+                    // Earlier offers in this run may have tightened `accept`.
+                    if d2[l] <= *accept {
+                        offer(job, cands, accept, prune, d2[l], run_start + l, want);
+                    }
+                }
             }
         }
     }
