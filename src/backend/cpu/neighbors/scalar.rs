@@ -37,7 +37,8 @@ pub(super) trait Scalar:
 
     /// Squared distances from `q` (`dim` values) to the 32 points of a
     /// transposed leaf run (`run[d * 32 + lane]`) into `out`; returns the
-    /// mask of lanes with distance `<= accept`.
+    /// mask of lanes with distance `<= accept` (`out` is only meaningful
+    /// for those lanes: a run may stop early when none can be).
     fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32])
         -> u32;
 
@@ -156,8 +157,12 @@ impl Scalar for f32 {
                     _mm256_setzero_ps(),
                     _mm256_setzero_ps(),
                 );
+                let a = _mm256_set1_ps(accept);
                 let mut x = run.as_ptr();
-                for &qd in q {
+                // Partial sums only grow: once every lane exceeds `accept`
+                // (checked after `EARLY` components), the run has no hit.
+                const EARLY: usize = 6;
+                for (d, &qd) in q.iter().enumerate() {
                     let qv = _mm256_set1_ps(qd);
                     let t0 = _mm256_sub_ps(_mm256_loadu_ps(x), qv);
                     let t1 = _mm256_sub_ps(_mm256_loadu_ps(x.add(8)), qv);
@@ -168,8 +173,13 @@ impl Scalar for f32 {
                     a2 = _mm256_fmadd_ps(t2, t2, a2);
                     a3 = _mm256_fmadd_ps(t3, t3, a3);
                     x = x.add(32);
+                    if d + 1 == EARLY && q.len() > EARLY {
+                        let lo = _mm256_min_ps(_mm256_min_ps(a0, a1), _mm256_min_ps(a2, a3));
+                        if _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(lo, a)) == 0 {
+                            return 0;
+                        }
+                    }
                 }
-                let a = _mm256_set1_ps(accept);
                 let o = out.as_mut_ptr();
                 _mm256_storeu_ps(o, a0);
                 _mm256_storeu_ps(o.add(8), a1);
