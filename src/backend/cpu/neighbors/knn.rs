@@ -10,9 +10,9 @@
 //! `t_run >= t` the running (k+1)-th smallest — and pruning boxes whose
 //! computed lower bound exceeds `ρ²` times that loses none of them.
 
+use super::block::{lanes, le, push_children, Block, Lanes, B};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
-use super::block::{le, lanes, push_children, Block, Lanes, B};
 use super::tree::{KdTree, LEAF_SIZE};
 use crate::outliers::kernels::sq_dist_f64;
 
@@ -90,7 +90,11 @@ fn knn_block_body<T: Scalar, const FMA: bool>(
         s.exact
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let out = lane * k..(lane + 1) * k;
-        for ((d, i), &(d2, j)) in dist[out.clone()].iter_mut().zip(&mut idx[out]).zip(&s.exact) {
+        for ((d, i), &(d2, j)) in dist[out.clone()]
+            .iter_mut()
+            .zip(&mut idx[out])
+            .zip(&s.exact)
+        {
             *d = d2.sqrt();
             *i = j;
         }
@@ -131,7 +135,8 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Sc
         let (start, end) = (node.start as usize, node.end as usize);
         for lane in lanes(active) {
             let q = tree.row(first + lane);
-            let (cands, accept, prune) = (&mut s.cands[lane], &mut s.accept[lane], &mut s.prune[lane]);
+            let (cands, accept, prune) =
+                (&mut s.cands[lane], &mut s.accept[lane], &mut s.prune[lane]);
             for (r, run_start) in (start..end).step_by(LEAF_SIZE).enumerate() {
                 let mut hits = T::run32::<FMA>(tree.leaf_run(node, r), q, *accept, &mut d2);
                 while hits != 0 {

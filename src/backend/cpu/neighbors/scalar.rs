@@ -41,10 +41,6 @@ pub(super) trait Scalar:
     /// for those lanes: a run may stop early when none can be).
     fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32])
         -> u32;
-
-    /// Lower bound of the squared distance from `q` to the box `lo..hi`
-    /// (all three padded with zeros to a multiple of 8 values).
-    fn box_lower<const AVX2: bool>(lo: &[Self], hi: &[Self], q: &[Self]) -> Self;
 }
 
 #[inline(always)]
@@ -63,16 +59,6 @@ fn run32_portable<T: Scalar>(run: &[T], q: &[T], accept: T, out: &mut [T; 32]) -
         m |= ((v <= accept) as u32) << l;
     }
     m
-}
-
-#[inline(always)]
-fn box_lower_portable<T: Scalar>(lo: &[T], hi: &[T], q: &[T]) -> T {
-    let mut s = T::ZERO;
-    for ((&lo, &hi), &q) in lo.iter().zip(hi).zip(q) {
-        let gap = (lo - q).max(q - hi).max(T::ZERO);
-        s = gap * gap + s;
-    }
-    s
 }
 
 /// Portable [`Scalar::le8`].
@@ -191,37 +177,6 @@ impl Scalar for f32 {
         }
         run32_portable(run, q, accept, out)
     }
-
-    #[inline(always)]
-    fn box_lower<const AVX2: bool>(lo: &[Self], hi: &[Self], q: &[Self]) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if AVX2 {
-            use std::arch::x86_64::*;
-            let n = q.len();
-            let (lo, hi) = (&lo[..n], &hi[..n]);
-            // SAFETY: compiled with avx2+fma; `n` is a multiple of 8 and
-            // every load reads 8 floats inside the three slices.
-            return unsafe {
-                let mut acc = _mm256_setzero_ps();
-                let zero = _mm256_setzero_ps();
-                let (mut l, mut h, mut p) = (lo.as_ptr(), hi.as_ptr(), q.as_ptr());
-                let end = p.add(n);
-                while p < end {
-                    let qv = _mm256_loadu_ps(p);
-                    let below = _mm256_sub_ps(_mm256_loadu_ps(l), qv);
-                    let above = _mm256_sub_ps(qv, _mm256_loadu_ps(h));
-                    let gap = _mm256_max_ps(_mm256_max_ps(below, above), zero);
-                    acc = _mm256_fmadd_ps(gap, gap, acc);
-                    (l, h, p) = (l.add(8), h.add(8), p.add(8));
-                }
-                let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
-                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-                let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-                _mm_cvtss_f32(s)
-            };
-        }
-        box_lower_portable(lo, hi, q)
-    }
 }
 
 impl Scalar for f64 {
@@ -288,11 +243,6 @@ impl Scalar for f64 {
         out: &mut [Self; 32],
     ) -> u32 {
         run32_portable(run, q, accept, out)
-    }
-
-    #[inline(always)]
-    fn box_lower<const AVX2: bool>(lo: &[Self], hi: &[Self], q: &[Self]) -> Self {
-        box_lower_portable(lo, hi, q)
     }
 }
 
