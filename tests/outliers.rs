@@ -132,7 +132,7 @@ fn dbscan_matches_reference_and_sklearn_order() {
     for (name, p, dim) in sets() {
         let scale = {
             let nn = knn(Device::Reference, &p, dim, 5).unwrap();
-            let mut d: Vec<f64> = nn.dist.iter().copied().collect();
+            let mut d = nn.dist.to_vec();
             d.sort_by(f64::total_cmp);
             d[d.len() / 2]
         };

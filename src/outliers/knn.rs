@@ -18,11 +18,7 @@ pub struct Knn {
 impl Knn {
     /// Number of query points.
     pub fn n(&self) -> usize {
-        if self.k == 0 {
-            0
-        } else {
-            self.idx.len() / self.k
-        }
+        self.idx.len().checked_div(self.k).unwrap_or(0)
     }
 
     /// Distances of point `i`'s neighbours.

@@ -217,11 +217,11 @@ pub(super) fn scan_leaf<T: Scalar, const FMA: bool>(
         for d in 0..dim {
             for c in 0..C {
                 let q = block.chunk(d, c);
-                for p in 0..P {
+                for (p, acc) in acc.iter_mut().enumerate() {
                     let x = rows[p * dim + d];
                     for l in 0..W {
                         let t = q[l] - x;
-                        acc[p][c][l] = t.mul_add::<FMA>(t, acc[p][c][l]);
+                        acc[c][l] = t.mul_add::<FMA>(t, acc[c][l]);
                     }
                 }
             }

@@ -79,7 +79,7 @@ impl<T: Scalar> KdTree<T> {
             tree.rows = (tree.perm.iter())
                 .flat_map(|&p| &points[p as usize * dim..][..dim])
                 .map(|&x| T::from_f32(x))
-                .chain(std::iter::repeat_n(T::NAN, TAIL * dim))
+                .chain(std::iter::repeat(T::NAN).take(TAIL * dim))
                 .collect();
             tree.fill_leaves();
         }
@@ -105,7 +105,7 @@ impl<T: Scalar> KdTree<T> {
         let pad = self.dim_padded - dim;
         for side in [&lo, &hi] {
             self.bounds.extend(side.iter().map(|&x| T::from_f32(x)));
-            self.bounds.extend(std::iter::repeat_n(T::ZERO, pad));
+            self.bounds.extend(std::iter::repeat(T::ZERO).take(pad));
         }
         self.nodes.push(Node {
             start: start as u32,
