@@ -160,8 +160,13 @@ impl Scalar for f32 {
                     a3 = _mm256_fmadd_ps(t3, t3, a3);
                     x = x.add(32);
                     if d + 1 == EARLY && q.len() > EARLY {
-                        let lo = _mm256_min_ps(_mm256_min_ps(a0, a1), _mm256_min_ps(a2, a3));
-                        if _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(lo, a)) == 0 {
+                        // (Not via min: padding lanes are NaN.)
+                        let le = |v| _mm256_cmp_ps::<_CMP_LE_OQ>(v, a);
+                        let any = _mm256_or_ps(
+                            _mm256_or_ps(le(a0), le(a1)),
+                            _mm256_or_ps(le(a2), le(a3)),
+                        );
+                        if _mm256_movemask_ps(any) == 0 {
                             return 0;
                         }
                     }
