@@ -100,30 +100,17 @@ pub fn adaptive_dbscan(
         let outliers = run.noise();
         let count = outliers.len();
         let reached = (o.min_outliers..=o.max_outliers).contains(&count);
-        if reached || attempts == o.max_attempts {
-            return Ok(AdaptiveDbscanResult {
-                eps,
-                labels: run.labels,
-                n_clusters: run.n_clusters,
-                outliers,
-                attempts,
-                reached,
-            });
-        }
-        if count > o.max_outliers {
-            too_many_at = Some(too_many_at.map_or(eps, |e: f64| e.max(eps)));
+        let next = if count > o.max_outliers {
+            too_many_at = Some(too_many_at.map_or(eps, |e| e.max(eps)));
+            next_eps(too_many_at, too_few_at, o.step)
         } else {
-            too_few_at = Some(too_few_at.map_or(eps, |e: f64| e.min(eps)));
-        }
-        let next = match (too_many_at, too_few_at) {
-            (Some(lo), Some(hi)) => (lo * hi).sqrt(),
-            (Some(lo), None) => lo * o.step,
-            (None, Some(hi)) => hi / o.step,
-            (None, None) => unreachable!("a run was just classified"),
+            too_few_at = Some(too_few_at.map_or(eps, |e| e.min(eps)));
+            next_eps(too_many_at, too_few_at, o.step)
         };
-        if !(next.is_finite() && next > 0.0) || next == eps {
-            // The radius can no longer move (overflow, underflow or a
-            // bracket narrower than one ulp): report the last run as is.
+        // Stop when in range, out of attempts, or when the radius can no
+        // longer move (overflow, underflow, a bracket narrower than an ulp).
+        let stuck = !(next.is_finite() && next > 0.0) || next == eps;
+        if reached || attempts == o.max_attempts || stuck {
             return Ok(AdaptiveDbscanResult {
                 eps,
                 labels: run.labels,
@@ -134,5 +121,16 @@ pub fn adaptive_dbscan(
             });
         }
         eps = next;
+    }
+}
+
+/// The next radius: geometric mean of the bracket once there is one,
+/// otherwise a multiplicative step away from the side that failed.
+fn next_eps(too_many_at: Option<f64>, too_few_at: Option<f64>, step: f64) -> f64 {
+    match (too_many_at, too_few_at) {
+        (Some(lo), Some(hi)) => (lo * hi).sqrt(),
+        (Some(lo), None) => lo * step,
+        (None, Some(hi)) => hi / step,
+        (None, None) => unreachable!("a run was just classified"),
     }
 }

@@ -63,7 +63,17 @@ pub(crate) fn run(
     let counts = backend.radius_counts(points, dim, eps, cap)?;
     let is_core: Vec<bool> = counts.iter().map(|&c| c as usize >= min_samples).collect();
     let core_root = backend.core_components(points, dim, eps, &is_core)?;
-    let roots = backend.border_roots(points, dim, eps, &core_root)?;
+    // Border candidates: non-core points with another point within eps.
+    let queries: Vec<u32> = (0..n as u32)
+        .filter(|&i| !is_core[i as usize] && counts[i as usize] >= 2)
+        .collect();
+    let mut roots = core_root.clone();
+    if n > 0 && core_root.iter().any(|&r| r != NO_ROOT) {
+        let found = backend.border_roots(points, dim, eps, &core_root, &queries)?;
+        for (&i, r) in queries.iter().zip(found) {
+            roots[i as usize] = r;
+        }
+    }
     // A root is the smallest index of its component, so scanning indices in
     // order meets the components in sklearn's discovery order.
     let mut cluster_of = vec![-1i64; n];

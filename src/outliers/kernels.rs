@@ -46,8 +46,8 @@ pub trait NeighborKernels {
         is_core: &[bool],
     ) -> Result<Vec<u32>>;
 
-    /// Given `core_root` from [`NeighborKernels::core_components`], returns a
-    /// copy in which every non-core point gets the smallest root among the
+    /// Given `core_root` from [`NeighborKernels::core_components`], returns
+    /// for each (non-core) point `queries[q]` the smallest root among the
     /// core points within `eps` of it ([`NO_ROOT`] if there is none).
     fn border_roots(
         &self,
@@ -55,6 +55,7 @@ pub trait NeighborKernels {
         dim: usize,
         eps: f64,
         core_root: &[u32],
+        queries: &[u32],
     ) -> Result<Vec<u32>>;
 }
 

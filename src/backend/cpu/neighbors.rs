@@ -136,40 +136,46 @@ fn components_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, is_core: &[boo
         .collect()
 }
 
-fn border_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, core_root: &[u32]) -> Vec<u32> {
+fn border_in<T: Scalar>(
+    points: &[f32],
+    dim: usize,
+    eps: f64,
+    core_root: &[u32],
+    queries: &[u32],
+) -> Vec<u32> {
+    let mut roots = vec![NO_ROOT; queries.len()];
     let tree = KdTree::<T>::build(
         points,
         dim,
         indices_where(core_root.iter().map(|&r| r != NO_ROOT)),
     );
-    let mut roots = core_root.to_vec();
-    if tree.len() == 0 {
+    if tree.len() == 0 || queries.is_empty() {
         return roots;
     }
     let rq = Radius::new(&tree, points, eps);
     let node_min = radius::node_minima(&tree, core_root);
-    // Query blocks in the spatial order of a tree over the non-core points.
-    let qtree = KdTree::<T>::build(
-        points,
-        dim,
-        indices_where(core_root.iter().map(|&r| r == NO_ROOT)),
-    );
+    // Query blocks in the spatial order of a tree over the query points.
+    let qtree = KdTree::<T>::build(points, dim, queries.to_vec());
     let found: Vec<(usize, Vec<u32>)> = block::leaf_blocks(&qtree)
         .par_iter()
         .map_init(
             || radius::Scratch::<T>::new(dim),
             |s, &(first, len)| {
                 let mut out = vec![NO_ROOT; len];
-                let queries = &qtree.perm[first..first + len];
-                radius::border_block(&rq, core_root, &node_min, queries, &mut out, s);
+                let block = &qtree.perm[first..first + len];
+                radius::border_block(&rq, core_root, &node_min, block, &mut out, s);
                 (first, out)
             },
         )
         .collect();
+    let mut by_point = vec![NO_ROOT; points.len() / dim];
     for (first, out) in found {
         for (r, root) in out.into_iter().enumerate() {
-            roots[qtree.perm[first + r] as usize] = root;
+            by_point[qtree.perm[first + r] as usize] = root;
         }
+    }
+    for (root, &i) in roots.iter_mut().zip(queries) {
+        *root = by_point[i as usize];
     }
     roots
 }
@@ -204,9 +210,10 @@ impl NeighborKernels for CpuBackend {
         dim: usize,
         eps: f64,
         core_root: &[u32],
+        queries: &[u32],
     ) -> Result<Vec<u32>> {
         Ok(with_scalar!(points, dim, |T| border_in::<T>(
-            points, dim, eps, core_root
+            points, dim, eps, core_root, queries
         )))
     }
 }

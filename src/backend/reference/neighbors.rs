@@ -84,14 +84,12 @@ impl NeighborKernels for ReferenceBackend {
         dim: usize,
         eps: f64,
         core_root: &[u32],
+        queries: &[u32],
     ) -> Result<Vec<u32>> {
-        let n = points.len() / dim;
-        Ok((0..n)
-            .map(|i| {
-                if core_root[i] != NO_ROOT {
-                    return core_root[i];
-                }
-                within(points, dim, i, eps)
+        Ok(queries
+            .iter()
+            .map(|&i| {
+                within(points, dim, i as usize, eps)
                     .map(|j| core_root[j])
                     .min()
                     .unwrap_or(NO_ROOT)
