@@ -10,8 +10,6 @@ use super::scalar::Scalar;
 pub(super) const LEAF_SIZE: usize = super::block::B;
 /// Vector width that padded box bounds are a multiple of.
 const BOX_LANES: usize = 8;
-/// NaN rows after the last point, so that distance tiles may overrun.
-const TAIL: usize = super::block::P;
 /// Marks a leaf in [`Node::left`].
 const NO_CHILD: u32 = u32::MAX;
 
@@ -55,7 +53,7 @@ pub(super) struct KdTree<T> {
     pub leaf_data: Vec<T>,
     /// Tree position → original point index.
     pub perm: Vec<u32>,
-    /// The points in tree order, row-major `[len][dim]`, then NaN rows.
+    /// The points in tree order, row-major `[len][dim]`.
     pub rows: Vec<T>,
 }
 
@@ -79,7 +77,6 @@ impl<T: Scalar> KdTree<T> {
             tree.rows = (tree.perm.iter())
                 .flat_map(|&p| &points[p as usize * dim..][..dim])
                 .map(|&x| T::from_f32(x))
-                .chain(std::iter::repeat(T::NAN).take(TAIL * dim))
                 .collect();
             tree.fill_leaves();
         }
