@@ -77,25 +77,6 @@ impl<T: Scalar> Block<T> {
         self.q[d * B + c * W..][..W].try_into().expect("W lanes")
     }
 
-    /// Per-lane lower bound of the squared distance to the box `lo..hi`.
-    #[inline(always)]
-    pub fn box_lower<const FMA: bool>(&self, lo: &[T], hi: &[T], out: &mut Lanes<T>) {
-        let mut acc = [[T::ZERO; W]; C];
-        for d in 0..self.dim {
-            let (l0, h0) = (lo[d], hi[d]);
-            for (c, acc) in acc.iter_mut().enumerate() {
-                let q = self.chunk(d, c);
-                for l in 0..W {
-                    let gap = (l0 - q[l]).max(q[l] - h0).max(T::ZERO);
-                    acc[l] = gap.mul_add::<FMA>(gap, acc[l]);
-                }
-            }
-        }
-        for c in 0..C {
-            out[c * W..][..W].copy_from_slice(&acc[c]);
-        }
-    }
-
     /// Per-lane upper bound of the squared distance to the box `lo..hi`.
     #[inline(always)]
     pub fn box_upper<const FMA: bool>(&self, lo: &[T], hi: &[T], out: &mut Lanes<T>) {

@@ -61,6 +61,9 @@ pub(super) struct Scratch<T> {
     /// One lane's query, row-major.
     qrow: Vec<T>,
     d2: [T; LEAF_SIZE],
+    /// The radius thresholds, per lane.
+    inside: [T; B],
+    outside: [T; B],
 }
 
 impl<T: Scalar> Scratch<T> {
@@ -70,6 +73,8 @@ impl<T: Scalar> Scratch<T> {
             stack: Vec::new(),
             qrow: Vec::new(),
             d2: [T::ZERO; LEAF_SIZE],
+            inside: [T::ZERO; B],
+            outside: [T::ZERO; B],
         }
     }
 }
@@ -99,7 +104,9 @@ fn walk<T: Scalar, const FMA: bool>(
     }
     s.stack.clear();
     s.stack.push((0, start));
-    let (mut lb, mut ub) = ([T::ZERO; B], [T::ZERO; B]);
+    let mut ub = [T::ZERO; B];
+    s.inside = [rq.inside; B];
+    s.outside = [rq.outside; B];
     while let Some((id, m)) = s.stack.pop() {
         let id = id as usize;
         let node = &tree.nodes[id];
@@ -107,12 +114,11 @@ fn walk<T: Scalar, const FMA: bool>(
         if m == 0 {
             continue;
         }
-        s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
-        m &= le1::<T, FMA>(&lb, rq.outside);
+        m &= T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.outside);
         if m == 0 {
             continue;
         }
-        if le1::<T, FMA>(&lb, rq.inside) & m != 0 {
+        if T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.inside) & m != 0 {
             s.block.box_upper::<FMA>(tree.lo(id), tree.hi(id), &mut ub);
             let all = le1::<T, FMA>(&ub, rq.inside) & m;
             if all != 0 {
@@ -128,13 +134,15 @@ fn walk<T: Scalar, const FMA: bool>(
             continue;
         }
         // Scan the leaf once per lane that needs it (points in SIMD lanes).
-        let (start, end) = (node.start as usize, node.end as usize);
+        let start = node.start as usize;
+        let data = tree.leaf_runs(node);
         for lane in lanes(m) {
             s.qrow.clear();
-            s.qrow.extend((0..tree.dim).map(|d| s.block.q[d * B + lane]));
+            s.qrow
+                .extend((0..tree.dim).map(|d| s.block.q[d * B + lane]));
             let q = rq.row(s.block.idx[lane] as usize);
-            for (r, run_start) in (start..end).step_by(LEAF_SIZE).enumerate() {
-                let run = tree.leaf_run(node, r);
+            for (r, run) in data.chunks_exact(tree.dim * LEAF_SIZE).enumerate() {
+                let run_start = start + r * LEAF_SIZE;
                 let mut hits = T::run32::<FMA>(run, &s.qrow, rq.outside, &mut s.d2);
                 while hits != 0 {
                     let l = hits.trailing_zeros() as usize;

@@ -136,7 +136,11 @@ impl<T: Scalar> KdTree<T> {
         keys.clear();
         keys.extend(perm.iter().map(|&p| {
             let bits = points[p as usize * dim + split].to_bits();
-            let ordered = if bits >> 31 == 1 { !bits } else { bits | 1 << 31 };
+            let ordered = if bits >> 31 == 1 {
+                !bits
+            } else {
+                bits | 1 << 31
+            };
             u64::from(ordered) << 32 | u64::from(p)
         }));
         keys.select_nth_unstable(mid);
@@ -154,7 +158,6 @@ impl<T: Scalar> KdTree<T> {
         node.split = split_value;
         id
     }
-
 
     /// Point at tree position `pos`.
     #[inline(always)]
@@ -201,11 +204,11 @@ impl<T: Scalar> KdTree<T> {
         }
     }
 
-    /// Run `r` of leaf `node`: `[dim][LEAF_SIZE]`.
+    /// All runs of leaf `node`, each `[dim][LEAF_SIZE]`.
     #[inline(always)]
-    pub fn leaf_run(&self, node: &Node, r: usize) -> &[T] {
-        let size = self.dim * LEAF_SIZE;
-        &self.leaf_data[node.data as usize + r * size..][..size]
+    pub fn leaf_runs(&self, node: &Node) -> &[T] {
+        let size = self.dim * LEAF_SIZE * node.len().div_ceil(LEAF_SIZE);
+        &self.leaf_data[node.data as usize..][..size]
     }
 
     /// Squared length of node `node`'s box diagonal (bounds every pairwise
