@@ -1,5 +1,5 @@
 //! Blocks of up to [`B`] nearby queries, transposed so that one SIMD lane
-//! holds one query: distances from a block to a point or to a box are a few
+//! holds one query: a node's box is tested against the whole block in a few
 //! vector operations per component, amortising the tree walk over the block.
 
 use super::scalar::Scalar;

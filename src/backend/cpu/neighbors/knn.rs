@@ -1,6 +1,7 @@
-//! Exact k-nearest-neighbour search: a pruned per-query tree walk in `T`
-//! that keeps every candidate which could belong to the exact answer, then
-//! an f64 re-ranking of those candidates.
+//! Exact k-nearest-neighbour search: a pruned tree walk per query block in
+//! `T` (each query with its own running bound) that keeps every candidate
+//! which could belong to the exact answer, then an f64 re-ranking of those
+//! candidates by (distance, index).
 //!
 //! Why this is exact: every computed squared distance `s` satisfies
 //! `|s − s_exact| <= γ s_exact + abs` (see [`Margin`]). Let `t` be the
