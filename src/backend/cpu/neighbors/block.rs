@@ -126,37 +126,23 @@ pub(super) fn lanes(mut m: Mask) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Scalar lower bound of the squared distance from `q` to node `id`'s box
-/// (orders the walk; not used for decisions).
-#[inline(always)]
-pub(super) fn center_lower<T: Scalar>(tree: &KdTree<T>, id: usize, q: &[T]) -> T {
-    let (lo, hi) = (tree.lo(id), tree.hi(id));
-    let mut s = T::ZERO;
-    for d in 0..tree.dim {
-        let gap = (lo[d] - q[d]).max(q[d] - hi[d]).max(T::ZERO);
-        s = gap * gap + s;
-    }
-    s
-}
-
-/// Push the children of `node` so that the one nearer to `center` is
-/// popped first.
+/// Push the children of `node` so that the one on `center`'s side of the
+/// split is popped first.
 #[inline(always)]
 pub(super) fn push_children<T: Scalar, E>(
-    tree: &KdTree<T>,
     node: &Node,
     center: &[T],
     stack: &mut Vec<E>,
     entry: impl Fn(u32) -> E,
 ) {
-    let (l, r) = (node.left, node.right);
-    if center_lower(tree, l as usize, center) <= center_lower(tree, r as usize, center) {
-        stack.push(entry(r));
-        stack.push(entry(l));
+    let below = center[node.split_dim as usize] <= T::from_f32(node.split);
+    let (near, far) = if below {
+        (node.left, node.right)
     } else {
-        stack.push(entry(l));
-        stack.push(entry(r));
-    }
+        (node.right, node.left)
+    };
+    stack.push(entry(far));
+    stack.push(entry(near));
 }
 
 /// The query blocks of a tree: its leaves (split into pieces of at most

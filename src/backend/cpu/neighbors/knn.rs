@@ -128,7 +128,7 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Sc
         }
         let node = &tree.nodes[id];
         if !node.is_leaf() {
-            push_children(tree, node, &s.block.center, &mut s.stack, |c| c);
+            push_children(node, &s.block.center, &mut s.stack, |c| c);
             continue;
         }
         let start = node.start as usize;

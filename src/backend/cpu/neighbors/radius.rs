@@ -130,7 +130,7 @@ fn walk<T: Scalar, const FMA: bool>(
             }
         }
         if !node.is_leaf() {
-            push_children(tree, node, &s.block.center, &mut s.stack, |c| (c, m));
+            push_children(node, &s.block.center, &mut s.stack, |c| (c, m));
             continue;
         }
         // Scan the leaf once per lane that needs it (points in SIMD lanes).
