@@ -225,27 +225,31 @@ impl Scalar for f32 {
             // (length checked above) and `limit`.
             return unsafe {
                 let zero = _mm256_setzero_ps();
-                let mut acc = [zero; 4];
+                let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
                 let mut x = q.as_ptr();
                 for (&l, &h) in lo.iter().zip(hi) {
                     let (lv, hv) = (_mm256_set1_ps(l), _mm256_set1_ps(h));
-                    for (c, acc) in acc.iter_mut().enumerate() {
-                        let qv = _mm256_loadu_ps(x.add(c * 8));
-                        let gap = _mm256_max_ps(
-                            _mm256_max_ps(_mm256_sub_ps(lv, qv), _mm256_sub_ps(qv, hv)),
-                            zero,
-                        );
-                        *acc = _mm256_fmadd_ps(gap, gap, *acc);
-                    }
+                    let gap = |qv| {
+                        let g = _mm256_max_ps(_mm256_sub_ps(lv, qv), _mm256_sub_ps(qv, hv));
+                        _mm256_max_ps(g, zero)
+                    };
+                    let (g0, g1) = (gap(_mm256_loadu_ps(x)), gap(_mm256_loadu_ps(x.add(8))));
+                    let (g2, g3) = (
+                        gap(_mm256_loadu_ps(x.add(16))),
+                        gap(_mm256_loadu_ps(x.add(24))),
+                    );
+                    a0 = _mm256_fmadd_ps(g0, g0, a0);
+                    a1 = _mm256_fmadd_ps(g1, g1, a1);
+                    a2 = _mm256_fmadd_ps(g2, g2, a2);
+                    a3 = _mm256_fmadd_ps(g3, g3, a3);
                     x = x.add(32);
                 }
-                let mut m = 0u32;
-                for (c, acc) in acc.iter().enumerate() {
-                    let t = _mm256_loadu_ps(limit.as_ptr().add(c * 8));
-                    m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(*acc, t)) as u32)
-                        << (c * 8);
-                }
-                m
+                let t = limit.as_ptr();
+                let m = |v, c: usize| {
+                    let lim = _mm256_loadu_ps(t.add(c * 8));
+                    _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(v, lim)) as u32
+                };
+                m(a0, 0) | m(a1, 1) << 8 | m(a2, 2) << 16 | m(a3, 3) << 24
             };
         }
         box_lower32_portable(q, lo, hi, limit)
