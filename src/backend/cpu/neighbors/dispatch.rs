@@ -10,8 +10,10 @@ macro_rules! multiversion {
         $vis fn $name<T: Scalar>($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                /// # Safety
+                /// The CPU must support AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2<T: Scalar>($($arg: $ty),*) {
+                unsafe fn avx2<T: Scalar>($($arg: $ty),*) {
                     $body::<T, true>($($arg),*)
                 }
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
