@@ -54,6 +54,12 @@ const CONV2D_CASES: &[(usize, usize, usize, usize, usize, usize, usize, usize)] 
     (1, 3, 6, 5, 4, 3, 3, 2),
     (7, 64, 14, 14, 64, 3, 1, 1),
     (1, 6, 40, 37, 11, 7, 1, 0),
+    // 3×3 stride 1 with ≥ 8 input channels (the cpu backend's Winograd path).
+    (1, 8, 13, 11, 9, 3, 1, 0),
+    (7, 12, 9, 16, 5, 3, 1, 2),
+    (1, 9, 3, 3, 4, 3, 1, 1),
+    (2, 8, 1, 5, 3, 3, 1, 1),
+    (7, 64, 53, 53, 64, 3, 1, 1),
 ];
 
 #[test]
@@ -84,6 +90,7 @@ fn conv2d_cpu_matches_reference() {
             cpu().conv2d(&s, &x, &wt, &b, act, &mut a).unwrap();
             reference().conv2d(&s, &x, &wt, &b, act, &mut r).unwrap();
             let e = rel_err(&a, &r);
+            eprintln!("conv2d case {i} {act:?}: relative error {e:.2e}");
             assert!(e <= TOL, "case {i} {s:?} {act:?}: relative error {e:.3e}");
         }
     }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::nn::config::ConfigDoc;
 use crate::nn::kernels::{Activation, Conv1dShape, Conv2dShape};
 use crate::nn::layers::{random_pair, run_convs, run_dense, ConvLayer, DenseLayer};
-use crate::nn::model::{check_input, chunk_size};
+use crate::nn::model::{check_input, chunk_size, Workspace};
 use crate::nn::weights::{Rng, Weights};
 
 /// Architecture of an `AAE3d` encoder (mdlearn constructor terms).
@@ -201,6 +201,7 @@ pub struct AaeEncoder {
     convs: Vec<ConvLayer>,
     /// Dense layers, the `mu` head last.
     dense: Vec<DenseLayer>,
+    workspace: Workspace,
 }
 
 impl AaeEncoder {
@@ -264,6 +265,7 @@ impl AaeEncoder {
             config,
             convs,
             dense,
+            workspace: Workspace::default(),
         })
     }
 
@@ -307,7 +309,8 @@ impl AaeEncoder {
         let sample = input.len() / batch.max(1);
         let max_act = self.convs.iter().map(ConvLayer::out_len).max().unwrap_or(0);
         let chunk = chunk_size(max_act).min(batch.max(1));
-        let (mut a, mut b) = (vec![0.0; chunk * max_act], vec![0.0; chunk * max_act]);
+        let mut buf = self.workspace.take(2 * chunk * max_act);
+        let (a, b) = buf.split_at_mut(chunk * max_act);
         // `conv_geometry` guarantees at least one conv layer.
         let last = self.convs[self.convs.len() - 1].geom;
         let mut pooled = vec![0.0; chunk * last.out_channels];
@@ -315,11 +318,12 @@ impl AaeEncoder {
         for start in (0..batch).step_by(chunk) {
             let nb = chunk.min(batch - start);
             let x = &input[start * sample..(start + nb) * sample];
-            let h = run_convs(be, &self.convs, nb, x, &mut a, &mut b)?;
+            let h = run_convs(be, &self.convs, nb, x, a, b)?;
             let rows = nb * last.out_channels;
             be.max_over_last_axis(rows, last.out_w(), h, &mut pooled[..rows])?;
             out.extend(run_dense(be, &self.dense, nb, &pooled[..rows])?);
         }
+        self.workspace.put(buf);
         Ok(out)
     }
 }

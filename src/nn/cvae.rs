@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::nn::config::ConfigDoc;
 use crate::nn::kernels::{conv_output_size, Activation, Conv2dShape};
 use crate::nn::layers::{random_pair, run_convs, run_dense, ConvLayer, DenseLayer};
-use crate::nn::model::{check_input, chunk_size};
+use crate::nn::model::{check_input, chunk_size, Workspace};
 use crate::nn::weights::{Rng, Weights};
 
 /// Architecture of a `SymmetricConv2dVAE` encoder (mdlearn constructor terms).
@@ -216,6 +216,7 @@ pub struct CvaeEncoder {
     convs: Vec<ConvLayer>,
     /// Dense layers, the `mu` head last.
     dense: Vec<DenseLayer>,
+    workspace: Workspace,
 }
 
 impl CvaeEncoder {
@@ -272,6 +273,7 @@ impl CvaeEncoder {
             config,
             convs,
             dense,
+            workspace: Workspace::default(),
         })
     }
 
@@ -330,14 +332,16 @@ impl CvaeEncoder {
         let sample = input.len() / batch.max(1);
         let max_act = self.convs.iter().map(ConvLayer::out_len).max().unwrap_or(0);
         let chunk = chunk_size(max_act).min(batch.max(1));
-        let (mut a, mut b) = (vec![0.0; chunk * max_act], vec![0.0; chunk * max_act]);
+        let mut buf = self.workspace.take(2 * chunk * max_act);
+        let (a, b) = buf.split_at_mut(chunk * max_act);
         let mut out = Vec::with_capacity(batch * self.latent_dim());
         for start in (0..batch).step_by(chunk) {
             let nb = chunk.min(batch - start);
             let x = &input[start * sample..(start + nb) * sample];
-            let flat = run_convs(be, &self.convs, nb, x, &mut a, &mut b)?;
+            let flat = run_convs(be, &self.convs, nb, x, a, b)?;
             out.extend(run_dense(be, &self.dense, nb, flat)?);
         }
+        self.workspace.put(buf);
         Ok(out)
     }
 }

@@ -2,6 +2,7 @@
 //! directory, plus the checks shared by both kinds.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use crate::backend::Device;
 use crate::error::{check_finite, Error, Result};
@@ -61,6 +62,41 @@ impl Encoder {
         match self {
             Encoder::Cvae(e) => e.embed(device, input, batch),
             Encoder::Aae(e) => e.embed(device, input, batch),
+        }
+    }
+}
+
+/// A reusable activation buffer owned by an encoder, so repeated `embed`
+/// calls do not allocate (and page-fault) their activations afresh. A call
+/// that finds it taken by a concurrent call allocates its own.
+#[derive(Debug, Default)]
+pub(crate) struct Workspace(Mutex<Vec<f32>>);
+
+impl Clone for Workspace {
+    fn clone(&self) -> Self {
+        Workspace::default()
+    }
+}
+
+impl Workspace {
+    /// A buffer of at least `len` values (contents unspecified).
+    pub fn take(&self, len: usize) -> Vec<f32> {
+        let mut v = match self.0.try_lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(_) => Vec::new(),
+        };
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
+        v
+    }
+
+    /// Return a buffer for the next call.
+    pub fn put(&self, v: Vec<f32>) {
+        if let Ok(mut g) = self.0.try_lock() {
+            if g.len() < v.len() {
+                *g = v;
+            }
         }
     }
 }
