@@ -29,7 +29,9 @@ fn maps(side: usize) -> Vec<f32> {
     for _ in 0..BATCH {
         for i in 0..side {
             for j in 0..side {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let near = i.abs_diff(j) <= 2;
                 v.push(if near || (s >> 59) == 0 { 1.0 } else { 0.0 });
             }

@@ -3,7 +3,7 @@
 //!
 //! Relative error of an output array: max|cpu − reference| / max|reference|.
 
-use steermd::nn::kernels::{Activation, Conv1dShape, Conv2dShape, LinearShape};
+use steermd::nn::kernels::{Activation, Conv1dShape, Conv2dShape, Layout, LinearShape};
 use steermd::{Backend, Device};
 
 const TOL: f64 = 1e-5;
@@ -65,63 +65,70 @@ const CONV2D_CASES: &[(usize, usize, usize, usize, usize, usize, usize, usize)] 
 #[test]
 fn conv2d_cpu_matches_reference() {
     for (i, &(batch, cin, h, w, cout, k, stride, pad)) in CONV2D_CASES.iter().enumerate() {
-        let s = Conv2dShape {
-            batch,
-            in_channels: cin,
-            in_h: h,
-            in_w: w,
-            out_channels: cout,
-            kernel_h: k,
-            kernel_w: k,
-            stride,
-            pad_h: pad,
-            pad_w: pad,
-        };
-        let x = random(batch * s.in_sample_len(), 1 + i as u64);
-        let wt = random(s.weight_len(), 100 + i as u64);
-        let b = random(cout, 200 + i as u64);
-        for act in [
-            Activation::Identity,
-            Activation::Relu,
-            Activation::LeakyRelu(0.1),
-        ] {
-            let mut a = vec![0.0; batch * s.out_sample_len()];
-            let mut r = a.clone();
-            cpu().conv2d(&s, &x, &wt, &b, act, &mut a).unwrap();
-            reference().conv2d(&s, &x, &wt, &b, act, &mut r).unwrap();
-            let e = rel_err(&a, &r);
-            eprintln!("conv2d case {i} {act:?}: relative error {e:.2e}");
-            assert!(e <= TOL, "case {i} {s:?} {act:?}: relative error {e:.3e}");
+        for layout in [Layout::Nchw, Layout::Nhwc] {
+            let s = Conv2dShape {
+                layout,
+                batch,
+                in_channels: cin,
+                in_h: h,
+                in_w: w,
+                out_channels: cout,
+                kernel_h: k,
+                kernel_w: k,
+                stride,
+                pad_h: pad,
+                pad_w: pad,
+            };
+            check_conv2d(&s, i as u64);
         }
     }
 }
 
 #[test]
 fn conv2d_rectangular_padding() {
-    let s = Conv2dShape {
-        batch: 3,
-        in_channels: 4,
-        in_h: 12,
-        in_w: 9,
-        out_channels: 5,
-        kernel_h: 3,
-        kernel_w: 5,
-        stride: 2,
-        pad_h: 1,
-        pad_w: 2,
-    };
-    let x = random(s.batch * s.in_sample_len(), 7);
-    let w = random(s.weight_len(), 8);
-    let b = random(5, 9);
-    let mut a = vec![0.0; s.batch * s.out_sample_len()];
-    let mut r = a.clone();
-    cpu()
-        .conv2d(&s, &x, &w, &b, Activation::Relu, &mut a)
-        .unwrap();
-    reference()
-        .conv2d(&s, &x, &w, &b, Activation::Relu, &mut r)
-        .unwrap();
-    assert!(rel_err(&a, &r) <= TOL);
+    for layout in [Layout::Nchw, Layout::Nhwc] {
+        let s = Conv2dShape {
+            layout,
+            batch: 3,
+            in_channels: 9,
+            in_h: 12,
+            in_w: 9,
+            out_channels: 5,
+            kernel_h: 3,
+            kernel_w: 5,
+            stride: 2,
+            pad_h: 1,
+            pad_w: 2,
+        };
+        check_conv2d(&s, 50);
+        check_conv2d(&Conv2dShape { stride: 1, ..s }, 51);
+        check_conv2d(
+            &Conv2dShape {
+                kernel_w: 3,
+                stride: 1,
+                ..s
+            },
+            52,
+        );
+    }
+}
+
+fn check_conv2d(s: &Conv2dShape, seed: u64) {
+    let x = random(s.batch * s.in_sample_len(), 1 + seed);
+    let wt = random(s.weight_len(), 100 + seed);
+    let b = random(s.out_channels, 200 + seed);
+    for act in [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu(0.1),
+    ] {
+        let mut a = vec![0.0; s.batch * s.out_sample_len()];
+        let mut r = a.clone();
+        cpu().conv2d(s, &x, &wt, &b, act, &mut a).unwrap();
+        reference().conv2d(s, &x, &wt, &b, act, &mut r).unwrap();
+        let e = rel_err(&a, &r);
+        assert!(e <= TOL, "{s:?} {act:?}: relative error {e:.3e}");
+    }
 }
 
 #[test]
@@ -201,6 +208,7 @@ fn max_over_last_axis_matches_reference() {
 #[test]
 fn kernels_reject_wrong_lengths() {
     let s = Conv2dShape {
+        layout: Layout::Nchw,
         batch: 2,
         in_channels: 1,
         in_h: 5,
@@ -249,6 +257,7 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 #[test]
 fn cpu_kernels_are_independent_of_thread_count() {
     let s = Conv2dShape {
+        layout: Layout::Nhwc,
         batch: 7,
         in_channels: 64,
         in_h: 53,

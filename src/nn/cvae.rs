@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::backend::Device;
 use crate::error::{Error, Result};
 use crate::nn::config::ConfigDoc;
-use crate::nn::kernels::{conv_output_size, Activation, Conv2dShape};
+use crate::nn::kernels::{conv_output_size, Activation, Conv2dShape, Layout};
 use crate::nn::layers::{random_pair, run_convs, run_dense, ConvLayer, DenseLayer};
 use crate::nn::model::{check_input, chunk_size, Workspace};
 use crate::nn::weights::{Rng, Weights};
@@ -48,6 +48,7 @@ pub fn mdlearn_padding(n: usize, kernel: usize, stride: usize) -> Option<usize> 
 
 impl CvaeConfig {
     /// The geometry of every conv layer (batch 1), with mdlearn's padding.
+    /// The encoder runs its convolutions in NHWC.
     pub fn conv_geometry(&self) -> Result<Vec<Conv2dShape>> {
         let [c, h, w] = self.input_shape;
         let n = self.filters.len();
@@ -88,6 +89,7 @@ impl CvaeConfig {
             let (ph, oh) = geom(h, "height")?;
             let (pw, ow) = geom(w, "width")?;
             out.push(Conv2dShape {
+                layout: Layout::Nhwc,
                 batch: 1,
                 in_channels: c,
                 in_h: h,
@@ -208,6 +210,24 @@ impl CvaeConfig {
     }
 }
 
+/// Reorder the columns of a dense weight `[out, c·h·w]` that reads an NCHW
+/// flatten of `last`'s output so that it reads the NHWC flatten instead.
+fn nchw_columns_to_nhwc(w: &[f32], last: &Conv2dShape) -> Vec<f32> {
+    let (c_n, p_n) = (last.out_channels, last.out_h() * last.out_w());
+    let mut out = vec![0.0; w.len()];
+    for (src, dst) in w
+        .chunks_exact(c_n * p_n)
+        .zip(out.chunks_exact_mut(c_n * p_n))
+    {
+        for c in 0..c_n {
+            for p in 0..p_n {
+                dst[p * c_n + c] = src[c * p_n + p];
+            }
+        }
+    }
+    out
+}
+
 /// The `SymmetricConv2dVAE` encoder with its weights.
 #[derive(Clone, Debug)]
 pub struct CvaeEncoder {
@@ -258,6 +278,10 @@ impl CvaeEncoder {
                 act,
             )?);
             width = w;
+        }
+        // PyTorch flattens NCHW; the convolutions here produce NHWC.
+        if let (Some(last), Some(first)) = (geom.last(), dense.first_mut()) {
+            first.w = nchw_columns_to_nhwc(&first.w, last);
         }
         let mu = DenseLayer::take(
             &mut weights,
@@ -335,9 +359,18 @@ impl CvaeEncoder {
         let mut buf = self.workspace.take(2 * chunk * max_act);
         let (a, b) = buf.split_at_mut(chunk * max_act);
         let mut out = Vec::with_capacity(batch * self.latent_dim());
+        let [c, h, w] = self.config.input_shape;
+        let mut nhwc = Vec::new();
         for start in (0..batch).step_by(chunk) {
             let nb = chunk.min(batch - start);
-            let x = &input[start * sample..(start + nb) * sample];
+            let mut x = &input[start * sample..(start + nb) * sample];
+            if c > 1 {
+                nhwc.clear();
+                for s in x.chunks_exact(sample) {
+                    nhwc.extend((0..h * w).flat_map(|p| (0..c).map(move |ci| s[ci * h * w + p])));
+                }
+                x = &nhwc;
+            }
             let flat = run_convs(be, &self.convs, nb, x, a, b)?;
             out.extend(run_dense(be, &self.dense, nb, flat)?);
         }

@@ -1,8 +1,8 @@
 //! The neural-network kernel contract every backend implements.
 //!
-//! Tensors are dense, row-major `f32` slices in PyTorch layouts: activations
-//! NCHW (2-D) or NCL (1-D), convolution weights `[out, in, kh, kw]` /
-//! `[out, in, k]`, dense weights `[out, in]`. Every kernel fuses the bias and
+//! Tensors are dense, row-major `f32` slices: activations NCHW or NHWC (2-D,
+//! see [`Layout`]) or NCL (1-D); weights in PyTorch layouts, `[out, in, kh, kw]`
+//! / `[out, in, k]` for convolutions and `[out, in]` for dense layers. Every kernel fuses the bias and
 //! an [`Activation`] into its output. Kernels check slice lengths against the
 //! shape they are given (cheaply, returning [`Error::Shape`]); everything else
 //! (finite input, model consistency) is validated once by the caller.
@@ -63,10 +63,22 @@ pub fn conv_output_size(n: usize, kernel: usize, stride: usize, padding: usize) 
     Some((n + 2 * padding - kernel) / stride + 1)
 }
 
-/// Geometry of a 2-D convolution over a batch of NCHW tensors, with
-/// symmetric zero padding and the same stride along both axes.
+/// Memory layout of a batch of 2-D activations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// `[batch, channels, height, width]` (PyTorch's).
+    #[default]
+    Nchw,
+    /// `[batch, height, width, channels]` (channels innermost: the fast CPU layout).
+    Nhwc,
+}
+
+/// Geometry of a 2-D convolution over a batch of images, with symmetric zero
+/// padding and the same stride along both axes. Input and output share `layout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dShape {
+    /// Layout of input and output (weights are always `[out, in, kh, kw]`).
+    pub layout: Layout,
     /// Number of samples.
     pub batch: usize,
     /// Input channels.
@@ -165,6 +177,7 @@ impl Conv1dShape {
     /// The same convolution as a 2-D one over `[N, C, 1, L]`.
     pub fn as_conv2d(&self) -> Conv2dShape {
         Conv2dShape {
+            layout: Layout::Nchw,
             batch: self.batch,
             in_channels: self.in_channels,
             in_h: 1,
@@ -230,9 +243,10 @@ pub fn check_len(what: &str, found: usize, expected: usize) -> Result<()> {
 /// Implementations must be deterministic: the same inputs give bitwise the
 /// same outputs whatever the number of threads.
 pub trait NnKernels {
-    /// 2-D convolution (cross-correlation, as PyTorch) over NCHW input `x` with
+    /// 2-D convolution (cross-correlation, as PyTorch) of input `x` with
     /// weights `w` `[out, in, kh, kw]` and bias `b` `[out]`, then `act`;
-    /// writes NCHW `out` `[batch, out, out_h, out_w]`.
+    /// writes `out` (`[batch, out, out_h, out_w]` or, for
+    /// [`Layout::Nhwc`], `[batch, out_h, out_w, out]`).
     fn conv2d(
         &self,
         shape: &Conv2dShape,

@@ -4,7 +4,7 @@
 use super::ReferenceBackend;
 use crate::error::Result;
 use crate::nn::kernels::{
-    check_max_args, Activation, Conv1dShape, Conv2dShape, LinearShape, NnKernels,
+    check_max_args, Activation, Conv1dShape, Conv2dShape, Layout, LinearShape, NnKernels,
 };
 
 impl NnKernels for ReferenceBackend {
@@ -20,9 +20,17 @@ impl NnKernels for ReferenceBackend {
         s.check(x, w, b, out)?;
         let (oh_n, ow_n) = (s.out_h(), s.out_w());
         let (kh_n, kw_n) = (s.kernel_h, s.kernel_w);
-        let mut o = 0;
+        // Offset of element (n, c, h, w) in an image batch of `layout`.
+        let at =
+            |n: usize, c: usize, h: usize, w: usize, (cn, hn, wn): (usize, usize, usize)| match s
+                .layout
+            {
+                Layout::Nchw => ((n * cn + c) * hn + h) * wn + w,
+                Layout::Nhwc => ((n * hn + h) * wn + w) * cn + c,
+            };
+        let in_dims = (s.in_channels, s.in_h, s.in_w);
+        let out_dims = (s.out_channels, oh_n, ow_n);
         for n in 0..s.batch {
-            let xn = &x[n * s.in_sample_len()..];
             for co in 0..s.out_channels {
                 for oh in 0..oh_n {
                     for ow in 0..ow_n {
@@ -38,14 +46,13 @@ impl NnKernels for ReferenceBackend {
                                     if iw < 0 || iw >= s.in_w as isize {
                                         continue;
                                     }
-                                    let xi = (ci * s.in_h + ih as usize) * s.in_w + iw as usize;
+                                    let xi = at(n, ci, ih as usize, iw as usize, in_dims);
                                     let wi = ((co * s.in_channels + ci) * kh_n + kh) * kw_n + kw;
-                                    acc += xn[xi] as f64 * w[wi] as f64;
+                                    acc += x[xi] as f64 * w[wi] as f64;
                                 }
                             }
                         }
-                        out[o] = act.apply_f64(acc) as f32;
-                        o += 1;
+                        out[at(n, co, oh, ow, out_dims)] = act.apply_f64(acc) as f32;
                     }
                 }
             }
@@ -67,9 +74,9 @@ impl NnKernels for ReferenceBackend {
         let mut o = 0;
         for n in 0..s.batch {
             let xn = &x[n * s.in_channels * s.in_len..];
-            for co in 0..s.out_channels {
+            for (co, &bias) in b.iter().enumerate() {
                 for lo in 0..lo_n {
-                    let mut acc = b[co] as f64;
+                    let mut acc = bias as f64;
                     for ci in 0..s.in_channels {
                         for k in 0..s.kernel {
                             let li = (lo * s.stride + k) as isize - s.padding as isize;

@@ -1,6 +1,7 @@
 //! Neural-network kernels for the cpu backend: 3×3 stride-1 convolutions by
 //! Winograd F(2×2, 3×3), other convolutions by im2col + GEMM (faer's `gemm`),
-//! dense layers as blocked GEMM; rayon over fixed work items.
+//! dense layers as blocked GEMM; rayon over fixed work items. Convolutions run
+//! in NHWC; NCHW (and NCL) data is transposed in and out.
 //!
 //! Determinism: work is split into items whose boundaries depend only on the
 //! problem shape (never on the thread count), each item is computed by
@@ -8,6 +9,7 @@
 //! outputs. Results are therefore bitwise identical for any number of threads.
 
 mod conv;
+mod simd;
 mod winograd;
 
 use std::cell::RefCell;
@@ -18,7 +20,7 @@ use rayon::prelude::*;
 use super::CpuBackend;
 use crate::error::Result;
 use crate::nn::kernels::{
-    check_max_args, Activation, Conv1dShape, Conv2dShape, LinearShape, NnKernels,
+    check_max_args, Activation, Conv1dShape, Conv2dShape, Layout, LinearShape, NnKernels,
 };
 
 /// Rows (samples) per dense-layer work item.
@@ -121,27 +123,47 @@ fn conv2d(s: &Conv2dShape, x: &[f32], w: &[f32], b: &[f32], act: Activation, out
     if s.batch == 0 || s.out_h() * s.out_w() == 0 {
         return;
     }
-    if winograd::applies(s) {
-        winograd::conv2d(s, x, w, b, act, out);
-    } else {
-        conv::conv2d(s, x, w, b, act, out);
+    let nhwc = Conv2dShape {
+        layout: Layout::Nhwc,
+        ..*s
+    };
+    let run = |x: &[f32], out: &mut [f32]| {
+        if winograd::applies(&nhwc) {
+            winograd::conv2d(&nhwc, x, w, b, act, out);
+        } else {
+            conv::conv2d(&nhwc, x, w, b, act, out);
+        }
+    };
+    match s.layout {
+        Layout::Nhwc => run(x, out),
+        Layout::Nchw => {
+            let (pin, pout) = (s.in_h * s.in_w, s.out_h() * s.out_w());
+            let xt = transpose_batch(x, s.in_channels, pin);
+            let mut ot = vec![0.0; out.len()];
+            run(&xt, &mut ot);
+            let back = transpose_batch(&ot, pout, s.out_channels);
+            out.copy_from_slice(&back);
+        }
     }
 }
 
-/// Add the bias and apply the activation to `rows` rows of `nc` values.
-///
-/// # Safety
-/// `dst` must address `rows` rows of `nc` writable values with stride `rs`,
-/// not accessed by any other thread meanwhile.
-unsafe fn bias_act(dst: *mut f32, rows: usize, nc: usize, rs: usize, b: &[f32], act: Activation) {
-    for (r, &bias) in b.iter().enumerate().take(rows) {
-        let row = std::slice::from_raw_parts_mut(dst.add(r * rs), nc);
-        match act {
-            Activation::Identity => row.iter_mut().for_each(|v| *v += bias),
-            Activation::Relu => row.iter_mut().for_each(|v| *v = (*v + bias).max(0.0)),
-            a => row.iter_mut().for_each(|v| *v = a.apply(*v + bias)),
-        }
+/// Transpose each of the row-major `rows × cols` matrices stored back to back in `x`.
+fn transpose_batch(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; x.len()];
+    if rows == 1 || cols == 1 {
+        t.copy_from_slice(x);
+        return t;
     }
+    t.par_chunks_mut(rows * cols)
+        .zip(x.par_chunks(rows * cols))
+        .for_each(|(t, x)| {
+            for (r, row) in x.chunks_exact(cols).enumerate() {
+                for (c, &v) in row.iter().enumerate() {
+                    t[c * rows + r] = v;
+                }
+            }
+        });
+    t
 }
 
 /// Dense layer of a validated shape: one work item per (row block, column block).
