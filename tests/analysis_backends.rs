@@ -122,9 +122,9 @@ fn periodic_contacts_match_brute_force_minimum_image() {
     let m = contact_maps(&Device::Cpu, &frames, &(0..n).collect::<Vec<_>>(), &opts).unwrap();
     let boxes = frames.boxes.as_ref().unwrap();
     let mut checked = 0;
-    for f in 0..frames.n_frames() {
+    for (f, b) in boxes.iter().enumerate() {
         let x = frames.frame(f);
-        let b = boxes[f].map(f64::from);
+        let b = b.map(f64::from);
         for i in 0..n {
             for j in 0..n {
                 // Orthorhombic: the shortest image distance is the sum over

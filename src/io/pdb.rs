@@ -212,11 +212,10 @@ fn parse_res_seq(f: &str) -> Option<i32> {
     if f.len() != 4 || !f.chars().all(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
+    // All upper-case (with digits) or all lower-case, led by a letter.
     let upper = f.starts_with(|c: char| c.is_ascii_uppercase());
-    let lower = f.starts_with(|c: char| c.is_ascii_lowercase());
-    if !(upper && !f.chars().any(|c| c.is_ascii_lowercase())
-        || lower && !f.chars().any(|c| c.is_ascii_uppercase()))
-    {
+    let same_case = |c: char| c.is_ascii_digit() || c.is_ascii_uppercase() == upper;
+    if !f.starts_with(|c: char| c.is_ascii_alphabetic()) || !f.chars().all(same_case) {
         return None;
     }
     let v = i32::from_str_radix(f, 36).ok()?;

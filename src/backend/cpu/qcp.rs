@@ -130,8 +130,9 @@ mod tests {
             det *= a[c][c];
             for r in c + 1..4 {
                 let f = a[r][c] / a[c][c];
-                for k in c..4 {
-                    a[r][k] -= f * a[c][k];
+                let pivot = a[c];
+                for (x, p) in a[r][c..].iter_mut().zip(&pivot[c..]) {
+                    *x -= f * p;
                 }
             }
         }
