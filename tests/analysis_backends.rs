@@ -239,7 +239,7 @@ fn results_do_not_depend_on_thread_count() {
     let frames = Frames::new(n, chain_frames(&mut rng, 40, n, 0.38), None).unwrap();
     let pframes = periodic_frames(&mut rng, 40, n);
     let sel: Vec<usize> = (0..n).collect();
-    let reference: Vec<f32> = frames.frame(0).to_vec();
+    let reference: Vec<f32> = frames.gather(&sel).unwrap()[..3 * n].to_vec();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -370,9 +370,10 @@ fn rmsd_degenerate_geometries() {
 #[test]
 fn rmsd_validates_input() {
     let frames = Frames::new(3, vec![0.0; 18], None).unwrap();
-    let good = vec![0.0f32; 9];
+    let good = vec![0.0f32; 6]; // two selected atoms
     let err = |r: &[f32], f: &Frames, s: &[usize]| rmsd(&Device::Cpu, r, f, s).unwrap_err();
-    assert!(matches!(err(&good[..6], &frames, &[0]), Error::Shape(_)));
+    assert!(matches!(err(&good[..3], &frames, &[0, 1]), Error::Shape(_)));
+    assert!(matches!(err(&good, &frames, &[0, 1, 2]), Error::Shape(_)));
     assert!(err(&good, &frames, &[]).to_string().contains("empty"));
     assert!(err(&good, &frames, &[0, 3])
         .to_string()
@@ -385,10 +386,9 @@ fn rmsd_validates_input() {
         "{e}"
     );
     let mut bad_ref = good.clone();
-    bad_ref[0] = f32::NAN;
-    assert!(err(&bad_ref, &frames, &[0, 1])
-        .to_string()
-        .contains("reference"));
+    bad_ref[4] = f32::NAN; // second selected atom (atom 2), y
+    let e = err(&bad_ref, &frames, &[0, 2]).to_string();
+    assert!(e.contains("reference") && e.contains("atom 2"), "{e}");
     // Non-finite values outside the selection are fine.
     assert!(rmsd(&Device::Cpu, &good, &bad, &[0, 1]).is_ok());
 }

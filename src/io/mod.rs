@@ -10,5 +10,5 @@ pub mod pdb;
 pub use dcd::{
     read_dcd, read_dcd_for, read_dcd_header, write_dcd, DcdHeader, DcdWriteOptions, DcdWriter,
 };
-pub use npy::{read_npy, write_npy, NpyElement};
+pub use npy::{read_npy, read_npy_f32_lossless, write_npy, NpyElement};
 pub use pdb::{read_pdb, write_pdb, Atom, Topology};

@@ -47,8 +47,74 @@ element!(i64, "int64");
 pub fn read_npy<T: NpyElement>(path: impl AsRef<Path>) -> Result<(Vec<usize>, Vec<T>)> {
     let path = path.as_ref();
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-    let npy = npyz::NpyFile::new(&bytes[..])
-        .map_err(|e| Error::format(path, format!("not a valid .npy file: {e}")))?;
+    decode(path, &bytes)
+}
+
+/// Read a C-order `.npy` file of any supported dtype as `f32`, failing
+/// unless every value converts exactly (float32, uint8 and int16 always do;
+/// float64 and int64 values must be representable in float32).
+pub fn read_npy_f32_lossless(path: impl AsRef<Path>) -> Result<(Vec<usize>, Vec<f32>)> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let npy = open(path, &bytes)?;
+    let (kind, size) = match npy.dtype() {
+        npyz::DType::Plain(t) => (t.type_char(), t.size_field()),
+        d => {
+            return Err(Error::format(
+                path,
+                format!("dtype '{}' is not numeric", d.descr()),
+            ))
+        }
+    };
+    use npyz::TypeChar::{Float, Int, Uint};
+    match (kind, size) {
+        (Float, 4) => decode::<f32>(path, &bytes),
+        (Uint, 1) => widen(decode::<u8>(path, &bytes)?, f32::from),
+        (Int, 2) => widen(decode::<i16>(path, &bytes)?, f32::from),
+        (Float, 8) => exact(path, decode::<f64>(path, &bytes)?, |v| v, |v| v as f32),
+        (Int, 8) => exact(path, decode::<i64>(path, &bytes)?, |v| v as f64, |v| v as f32),
+        _ => Err(Error::format(
+            path,
+            format!(
+                "dtype '{}' cannot be read as float32 (supported: float32, float64, uint8, int16, int64)",
+                npy.dtype().descr()
+            ),
+        )),
+    }
+}
+
+fn widen<T: Copy>(a: (Vec<usize>, Vec<T>), f: impl Fn(T) -> f32) -> Result<(Vec<usize>, Vec<f32>)> {
+    Ok((a.0, a.1.into_iter().map(f).collect()))
+}
+
+/// Narrow to f32, failing on the first value that does not survive the round trip.
+fn exact<T: Copy + std::fmt::Display>(
+    path: &Path,
+    (shape, data): (Vec<usize>, Vec<T>),
+    to_f64: impl Fn(T) -> f64,
+    to_f32: impl Fn(T) -> f32,
+) -> Result<(Vec<usize>, Vec<f32>)> {
+    let mut out = Vec::with_capacity(data.len());
+    for (i, &v) in data.iter().enumerate() {
+        let f = to_f32(v);
+        if f64::from(f) != to_f64(v) && !f.is_nan() {
+            return Err(Error::format(
+                path,
+                format!("element {i} ({v}) is not exactly representable as float32"),
+            ));
+        }
+        out.push(f);
+    }
+    Ok((shape, out))
+}
+
+fn open<'a>(path: &Path, bytes: &'a [u8]) -> Result<npyz::NpyFile<&'a [u8]>> {
+    npyz::NpyFile::new(bytes)
+        .map_err(|e| Error::format(path, format!("not a valid .npy file: {e}")))
+}
+
+fn decode<T: NpyElement>(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<T>)> {
+    let npy = open(path, bytes)?;
     if npy.order() != npyz::Order::C && npy.shape().len() > 1 {
         return Err(Error::format(
             path,
@@ -209,6 +275,26 @@ mod tests {
             write_npy(&no_dir, &[1], &[1.0f32]),
             Err(Error::Io { .. })
         ));
+    }
+
+    #[test]
+    fn lossless_f32_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.npy");
+        write_npy(&p, &[2, 2], &[0u8, 1, 1, 0]).unwrap();
+        assert_eq!(
+            read_npy_f32_lossless(&p).unwrap(),
+            (vec![2, 2], vec![0.0, 1.0, 1.0, 0.0])
+        );
+        write_npy(&p, &[2], &[0.5f64, -3.0]).unwrap();
+        assert_eq!(read_npy_f32_lossless(&p).unwrap().1, vec![0.5, -3.0]);
+        write_npy(&p, &[2], &[0.5f64, 0.1]).unwrap();
+        let e = read_npy_f32_lossless(&p).unwrap_err().to_string();
+        assert!(e.contains("element 1 (0.1)"), "{e}");
+        write_npy(&p, &[2], &[7i64, (1 << 25) + 1]).unwrap();
+        assert!(read_npy_f32_lossless(&p).is_err());
+        write_npy(&p, &[1], &[-7i16]).unwrap();
+        assert_eq!(read_npy_f32_lossless(&p).unwrap().1, vec![-7.0]);
     }
 
     #[test]
