@@ -5,6 +5,8 @@
 //! distance is strictly below the cutoff, the diagonal is always set, and a
 //! periodic map uses the orthorhombic minimum image.
 
+use rayon::prelude::*;
+
 use super::{check_gathered_finite, check_selection};
 use crate::backend::Device;
 use crate::error::{Error, Result};
@@ -186,13 +188,27 @@ impl ContactMaps {
     /// `data[off[f]..off[f + 1]]`).
     pub fn coo_all(&self) -> Result<(Vec<i16>, Vec<i64>)> {
         self.check_i16()?;
-        let mut data = Vec::new();
+        let counts: Vec<usize> = (0..self.n_frames)
+            .into_par_iter()
+            .map(|f| self.nnz(f))
+            .collect();
         let mut offsets = Vec::with_capacity(self.n_frames + 1);
         offsets.push(0i64);
-        for f in 0..self.n_frames {
-            data.extend(self.coo_of(f));
-            offsets.push(data.len() as i64);
+        for c in &counts {
+            offsets.push(offsets[offsets.len() - 1] + 2 * *c as i64);
         }
+        let mut data = vec![0i16; 2 * counts.iter().sum::<usize>()];
+        let mut segments = Vec::with_capacity(self.n_frames);
+        let mut rest = data.as_mut_slice();
+        for c in &counts {
+            let (seg, tail) = rest.split_at_mut(2 * c);
+            segments.push(seg);
+            rest = tail;
+        }
+        segments
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(f, seg)| self.fill_coo(f, seg));
         Ok((data, offsets))
     }
 
@@ -236,16 +252,36 @@ impl ContactMaps {
         Ok(())
     }
 
+    fn nnz(&self, f: usize) -> usize {
+        self.frame(f).iter().map(|&v| usize::from(v)).sum()
+    }
+
     fn coo_of(&self, f: usize) -> Vec<i16> {
-        let (mut rows, mut cols) = (Vec::new(), Vec::new());
-        for (i, row) in self.frame(f).chunks_exact(self.n.max(1)).enumerate() {
-            for (j, _) in row.iter().enumerate().filter(|(_, &v)| v != 0) {
-                rows.push(i as i16);
-                cols.push(j as i16);
+        let mut out = vec![0i16; 2 * self.nnz(f)];
+        self.fill_coo(f, &mut out);
+        out
+    }
+
+    /// Write frame `f`'s row indices, then its column indices, row-major,
+    /// into `out` (length `2·nnz`). Scans eight 0/1 bytes at a time as one
+    /// word and visits only its set bits (one per contact).
+    fn fill_coo(&self, f: usize, out: &mut [i16]) {
+        let n = self.n.max(1);
+        let (rows, cols) = out.split_at_mut(out.len() / 2);
+        let mut k = 0;
+        for (i, row) in self.frame(f).chunks_exact(n).enumerate() {
+            for (c, bytes) in row.chunks(8).enumerate() {
+                let mut word = [0u8; 8];
+                word[..bytes.len()].copy_from_slice(bytes);
+                let mut w = u64::from_le_bytes(word);
+                while w != 0 {
+                    rows[k] = i as i16;
+                    cols[k] = (8 * c + (w.trailing_zeros() / 8) as usize) as i16;
+                    k += 1;
+                    w &= w - 1;
+                }
             }
         }
-        rows.extend(cols);
-        rows
     }
 }
 

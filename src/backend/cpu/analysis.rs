@@ -144,20 +144,19 @@ fn contact_frame(p: &Soa, cutoff2: f64, pbc: Option<&Pbc>, map: &mut [u8]) {
         let (xi, yi, zi) = (p.x[i], p.y[i], p.z[i]);
         let row = &mut map[i * n + i + 1..(i + 1) * n];
         let (xs, ys, zs) = (&p.x[i + 1..], &p.y[i + 1..], &p.z[i + 1..]);
+        let others = xs.iter().zip(ys).zip(zs);
         match pbc {
             None => {
-                for (j, c) in row.iter_mut().enumerate() {
-                    let dx = xi - xs[j];
-                    let dy = yi - ys[j];
-                    let dz = zi - zs[j];
+                for (c, ((&xj, &yj), &zj)) in row.iter_mut().zip(others) {
+                    let (dx, dy, dz) = (xi - xj, yi - yj, zi - zj);
                     *c = u8::from(dx * dx + dy * dy + dz * dz < cutoff2);
                 }
             }
             Some(b) => {
-                for (j, c) in row.iter_mut().enumerate() {
-                    let dx = min_image(xi - xs[j], b.len[0], b.inv[0]);
-                    let dy = min_image(yi - ys[j], b.len[1], b.inv[1]);
-                    let dz = min_image(zi - zs[j], b.len[2], b.inv[2]);
+                for (c, ((&xj, &yj), &zj)) in row.iter_mut().zip(others) {
+                    let dx = min_image(xi - xj, b.len[0], b.inv[0]);
+                    let dy = min_image(yi - yj, b.len[1], b.inv[1]);
+                    let dz = min_image(zi - zj, b.len[2], b.inv[2]);
                     *c = u8::from(dx * dx + dy * dy + dz * dz < cutoff2);
                 }
             }
