@@ -312,6 +312,29 @@ mod tests {
     }
 
     #[test]
+    fn cutoff_is_strict_and_periodic_images_count() {
+        // 0.5 is exact in binary: a pair exactly 0.5 nm apart is no contact.
+        let xyz = vec![0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.499_999_97];
+        let frames = Frames::new(3, xyz, Some(vec![[1.0, 1.0, 1.0]])).unwrap();
+        for dev in [Device::Cpu, Device::Reference] {
+            let o = ContactMapOptions {
+                cutoff: 0.5,
+                periodic: false,
+            };
+            let m = contact_maps(&dev, &frames, &[0, 1, 2], &o).unwrap();
+            assert_eq!(m.frame(0)[1], 0, "d == cutoff is not a contact");
+            assert_eq!(m.frame(0)[2], 1, "d just below the cutoff is");
+            // In a 1 nm box both images of atom 1 are 0.5 nm away.
+            let o = ContactMapOptions {
+                cutoff: 0.5,
+                periodic: true,
+            };
+            let m = contact_maps(&dev, &frames, &[0, 1, 2], &o).unwrap();
+            assert_eq!(m.frame(0)[1], 0);
+        }
+    }
+
+    #[test]
     fn invalid_input_is_rejected_with_context() {
         let mut xyz = vec![0.0f32; 12];
         xyz[7] = f32::NAN; // atom 2, y
