@@ -253,7 +253,8 @@ fn results_do_not_depend_on_thread_count() {
             };
             let p = contact_maps(&Device::Cpu, &pframes, &sel, &pbc).unwrap();
             let r = rmsd(&Device::Cpu, &reference, &frames, &sel).unwrap();
-            (c, p, r.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+            let coo = c.coo_all().unwrap();
+            (c, p, coo, r.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
         })
     };
     assert_eq!(run(1), run(3));
