@@ -182,3 +182,38 @@ fn villin_rmsd_heavy_equals_mdtraj() {
         "villin_rmsd_heavy.npy",
     );
 }
+
+#[test]
+fn borderline_pairs_equal_mdanalysis_bit_for_bit() {
+    // Chains whose consecutive points lie within ~1e-6 nm of the cutoff,
+    // some moved by whole boxes (tools/make_contact_borderline.py).
+    let load = |name: &str| npy::<u8>(&format!("contact_borderline/{name}"));
+    let (shape, xyz) = npy::<f32>("contact_borderline/coords.npy");
+    let (_, b) = npy::<f32>("contact_borderline/boxes.npy");
+    let (n_frames, n) = (shape[0], shape[1]);
+    let boxes = b.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let frames = Frames::new(n, xyz, Some(boxes)).unwrap();
+    let sel: Vec<usize> = (0..n).collect();
+    for (periodic, file) in [(false, "dense.npy"), (true, "dense_pbc.npy")] {
+        let (dshape, expected) = load(file);
+        assert_eq!(dshape, vec![n_frames, n, n]);
+        let opts = ContactMapOptions {
+            cutoff: CUTOFF_NM,
+            periodic,
+        };
+        for dev in DEVICES {
+            let maps = contact_maps(&dev, &frames, &sel, &opts).unwrap();
+            for f in 0..n_frames {
+                let want = &expected[f * n * n..(f + 1) * n * n];
+                let diff: Vec<(usize, usize)> = (0..n * n)
+                    .filter(|&k| maps.frame(f)[k] != want[k])
+                    .map(|k| (k / n, k % n))
+                    .collect();
+                assert!(
+                    diff.is_empty(),
+                    "{dev:?} {file} frame {f}: pairs {diff:?} differ"
+                );
+            }
+        }
+    }
+}

@@ -12,13 +12,17 @@ use crate::error::{Error, Result};
 pub trait AnalysisKernels {
     /// Dense 0/1 contact maps of `n_frames` frames of `n` atoms each.
     ///
-    /// `coords`: `[n_frames][n][3]` nm. `cutoff`: nm; pair `(i, j)` is a
-    /// contact iff its squared distance, computed in f64 (differences of the
-    /// f32 coordinates are exact in f64), is `< cutoff²` (strict); the
-    /// diagonal is always 1. `boxes`: one orthorhombic box (edge lengths, nm)
-    /// per frame for the minimum-image convention
-    /// `d = L·(s − round(s))`, `s = d·fl32(1/L)` (as MDAnalysis), or `None`.
-    /// `out`: `[n_frames][n][n]`, overwritten.
+    /// `coords`: `[n_frames][n][3]` nm. `cutoff`: nm. `boxes`: one
+    /// orthorhombic box (edge lengths, nm) per frame for the minimum-image
+    /// convention, or `None`. `out`: `[n_frames][n][n]`, overwritten.
+    ///
+    /// Pair `(i, j)` is a contact iff its distance is `< cutoff` (strict);
+    /// the diagonal is always 1. The arithmetic is MDAnalysis'
+    /// `contact_matrix` on the Å values it holds for nm input: coordinates
+    /// `a = fl32(10·x)`, differences in f32 widened to f64, `d² < (10·cutoff)²`
+    /// in f64; periodic: `L = fl32(10·b)`, `s = d·fl32(1/L)`,
+    /// `d = L·(s − round(s))` in f64. Maps are then bit-identical to
+    /// MDAnalysis' for coordinates that MDAnalysis got as `fl32(10·x)`.
     fn contact_maps(
         &self,
         coords: &[f32],

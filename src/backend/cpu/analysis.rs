@@ -24,16 +24,18 @@ impl AnalysisKernels for CpuBackend {
         if n == 0 {
             return Ok(());
         }
-        let cutoff2 = cutoff * cutoff;
+        // MDAnalysis' arithmetic on Å coordinates (see AnalysisKernels).
+        let cutoff_a = 10.0 * cutoff;
+        let cutoff2 = cutoff_a * cutoff_a;
         out.par_chunks_mut(n * n)
             .zip(coords.par_chunks(n * 3))
             .enumerate()
             .for_each_init(
-                || Soa::with_capacity(n),
-                |soa, (f, (map, x))| {
-                    soa.load(x);
+                || Angstrom::with_capacity(n),
+                |a, (f, (map, x))| {
+                    a.load(x);
                     let pbc = boxes.map(|b| Pbc::new(b[f]));
-                    contact_frame(soa, cutoff2, pbc.as_ref(), map);
+                    contact_frame(a, cutoff2, pbc.as_ref(), map);
                 },
             );
         Ok(())
@@ -57,8 +59,8 @@ impl AnalysisKernels for CpuBackend {
     }
 }
 
-/// One frame's coordinates as structure-of-arrays in f64 (exact copies of
-/// the f32 input), so that inner loops over atoms vectorise.
+/// Coordinates as structure-of-arrays in f64 (exact copies of the f32
+/// input), for RMSD.
 pub(super) struct Soa {
     pub(super) x: Vec<f64>,
     pub(super) y: Vec<f64>,
@@ -107,18 +109,48 @@ impl Soa {
     }
 }
 
-/// Orthorhombic minimum image with MDAnalysis' arithmetic: `d·fl32(1/L)`
-/// rounded to the nearest integer `k`, then `L·(s − k)`.
+/// One frame's coordinates in Å as f32 structure-of-arrays: `fl32(10·x)`,
+/// the values MDAnalysis holds for nm input (its readers scale by 10 in f32).
+struct Angstrom {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    z: Vec<f32>,
+}
+
+impl Angstrom {
+    fn with_capacity(n: usize) -> Self {
+        Angstrom {
+            x: Vec::with_capacity(n),
+            y: Vec::with_capacity(n),
+            z: Vec::with_capacity(n),
+        }
+    }
+
+    fn load(&mut self, xyz_nm: &[f32]) {
+        self.x.clear();
+        self.y.clear();
+        self.z.clear();
+        for p in xyz_nm.chunks_exact(3) {
+            self.x.push(p[0] * 10.0);
+            self.y.push(p[1] * 10.0);
+            self.z.push(p[2] * 10.0);
+        }
+    }
+}
+
+/// Orthorhombic minimum image with MDAnalysis' arithmetic on the Å box
+/// `L = fl32(10·b)`: `s = d·fl32(1/L)`, then `L·(s − round(s))`.
 struct Pbc {
     len: [f64; 3],
     inv: [f64; 3],
 }
 
 impl Pbc {
-    fn new(b: [f32; 3]) -> Self {
+    fn new(b_nm: [f32; 3]) -> Self {
+        let l = b_nm.map(|v| v * 10.0);
         Pbc {
-            len: b.map(f64::from),
-            inv: b.map(|l| f64::from(1.0f32 / l)),
+            len: l.map(f64::from),
+            inv: l.map(|v| f64::from(1.0f32 / v)),
         }
     }
 }
@@ -137,8 +169,9 @@ fn min_image(d: f64, len: f64, inv: f64) -> f64 {
 }
 
 /// Fill one `[n][n]` map: upper triangle row by row (contiguous, vectorisable
-/// inner loop over `j`), then the diagonal and the mirrored lower triangle.
-fn contact_frame(p: &Soa, cutoff2: f64, pbc: Option<&Pbc>, map: &mut [u8]) {
+/// inner loop over `j`; f32 differences widened to f64 as in MDAnalysis),
+/// then the diagonal and the mirrored lower triangle. `cutoff2` is in Å².
+fn contact_frame(p: &Angstrom, cutoff2: f64, pbc: Option<&Pbc>, map: &mut [u8]) {
     let n = p.x.len();
     for i in 0..n {
         let (xi, yi, zi) = (p.x[i], p.y[i], p.z[i]);
@@ -148,15 +181,17 @@ fn contact_frame(p: &Soa, cutoff2: f64, pbc: Option<&Pbc>, map: &mut [u8]) {
         match pbc {
             None => {
                 for (c, ((&xj, &yj), &zj)) in row.iter_mut().zip(others) {
-                    let (dx, dy, dz) = (xi - xj, yi - yj, zi - zj);
+                    let dx = f64::from(xi - xj);
+                    let dy = f64::from(yi - yj);
+                    let dz = f64::from(zi - zj);
                     *c = u8::from(dx * dx + dy * dy + dz * dz < cutoff2);
                 }
             }
             Some(b) => {
                 for (c, ((&xj, &yj), &zj)) in row.iter_mut().zip(others) {
-                    let dx = min_image(xi - xj, b.len[0], b.inv[0]);
-                    let dy = min_image(yi - yj, b.len[1], b.inv[1]);
-                    let dz = min_image(zi - zj, b.len[2], b.inv[2]);
+                    let dx = min_image(f64::from(xi - xj), b.len[0], b.inv[0]);
+                    let dy = min_image(f64::from(yi - yj), b.len[1], b.inv[1]);
+                    let dz = min_image(f64::from(zi - zj), b.len[2], b.inv[2]);
                     *c = u8::from(dx * dx + dy * dy + dz * dz < cutoff2);
                 }
             }

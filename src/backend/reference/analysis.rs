@@ -17,7 +17,8 @@ impl AnalysisKernels for ReferenceBackend {
         out: &mut [u8],
     ) -> Result<()> {
         check_contact_shapes(coords, n_frames, n, boxes, out)?;
-        let cutoff2 = cutoff * cutoff;
+        // MDAnalysis' contact_matrix arithmetic on Å coordinates fl32(10·x).
+        let cutoff_a = 10.0 * cutoff;
         for f in 0..n_frames {
             let x = &coords[f * n * 3..(f + 1) * n * 3];
             let map = &mut out[f * n * n..(f + 1) * n * n];
@@ -25,16 +26,17 @@ impl AnalysisKernels for ReferenceBackend {
                 for j in 0..n {
                     let mut d2 = 0.0f64;
                     for k in 0..3 {
-                        let mut d = x[3 * i + k] as f64 - x[3 * j + k] as f64;
+                        let diff: f32 = x[3 * i + k] * 10.0 - x[3 * j + k] * 10.0;
+                        let mut d = f64::from(diff);
                         if let Some(b) = boxes {
-                            let len = b[f][k];
-                            let inv = (1.0f32 / len) as f64;
+                            let len: f32 = b[f][k] * 10.0;
+                            let inv = f64::from(1.0f32 / len);
                             let s = inv * d;
-                            d = len as f64 * (s - s.round());
+                            d = f64::from(len) * (s - s.round());
                         }
                         d2 += d * d;
                     }
-                    map[i * n + j] = u8::from(i == j || d2 < cutoff2);
+                    map[i * n + j] = u8::from(i == j || d2 < cutoff_a * cutoff_a);
                 }
             }
         }
