@@ -3,7 +3,12 @@
 //! Semantics follow MDAnalysis `contact_matrix(coords, cutoff,
 //! returntype="sparse", box=...)`: pair `(i, j)` is a contact iff its
 //! distance is strictly below the cutoff, the diagonal is always set, and a
-//! periodic map uses the orthorhombic minimum image.
+//! periodic map uses the orthorhombic minimum image. The kernels repeat
+//! MDAnalysis' arithmetic on the Å values `fl32(10·x)` it would hold (see
+//! [`AnalysisKernels::contact_maps`](super::kernels::AnalysisKernels::contact_maps)),
+//! so maps agree bit for bit even for pairs at the cutoff; for Å-native
+//! input (DCD) converted to nm, pairs within ~1e-7 nm of the cutoff can
+//! still differ.
 
 use rayon::prelude::*;
 
@@ -17,8 +22,8 @@ use crate::frames::Frames;
 pub struct ContactMapOptions {
     /// Contact cutoff, nm (strict: `d < cutoff`). Default 0.8 nm (8 Å).
     ///
-    /// Widened to f64 through its shortest decimal form, so `0.8` compares
-    /// against exactly 0.8 nm, as MDAnalysis does with 8.0 Å.
+    /// Widened to f64 through its shortest decimal form, so `0.8` becomes
+    /// exactly 8.0 Å, as MDAnalysis is called.
     pub cutoff: f32,
     /// Use the minimum-image convention in each frame's orthorhombic box.
     pub periodic: bool,
