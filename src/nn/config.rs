@@ -21,6 +21,8 @@ const INFORMATIONAL: &[&str] = &[
     "pooling",
     "dropout",
     "mdlearn_constructor",
+    "input_convention",
+    "reference_input",
     "description",
     "comment",
     "notes",
