@@ -43,7 +43,9 @@ fn reference() -> &'static dyn Backend {
 }
 
 /// (batch, cin, h, w, cout, k, stride, pad)
-const CONV2D_CASES: &[(usize, usize, usize, usize, usize, usize, usize, usize)] = &[
+type ConvCase = (usize, usize, usize, usize, usize, usize, usize, usize);
+
+const CONV2D_CASES: &[ConvCase] = &[
     (1, 1, 35, 35, 64, 3, 1, 1),
     (7, 3, 17, 13, 5, 3, 2, 0),
     (7, 4, 11, 11, 6, 5, 2, 2),
