@@ -24,9 +24,9 @@ use crate::nn::kernels::{
 };
 
 /// Rows (samples) per dense-layer work item.
-const LINEAR_ROWS: usize = 64;
+const LINEAR_ROWS: usize = 256;
 /// Output features per dense-layer work item.
-const LINEAR_COLS: usize = 64;
+const LINEAR_COLS: usize = 32;
 
 thread_local! {
     /// Per-thread scratch (im2col blocks, Winograd tiles), reused across calls.
