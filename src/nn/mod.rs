@@ -13,10 +13,12 @@ pub mod cvae;
 pub mod kernels;
 mod layers;
 pub mod model;
+pub mod point_cloud;
 pub mod weights;
 
 pub use aae::{AaeConfig, AaeEncoder};
 pub use cvae::{mdlearn_padding, CvaeConfig, CvaeEncoder};
 pub use kernels::Activation;
 pub use model::Encoder;
+pub use point_cloud::point_clouds;
 pub use weights::{Tensor, Weights};
