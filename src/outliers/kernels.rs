@@ -1,4 +1,72 @@
 //! The neighbour-search kernel contract every backend implements.
+//!
+//! Every kernel takes `points`, row-major `[n][dim]` f32, already validated by
+//! the public API in [`crate::outliers`] (non-empty, finite, `n < u32::MAX`).
+//!
+//! **Distance semantics** (shared by all backends, fixed by [`sq_dist_f64`]):
+//! Euclidean, evaluated in f64 from the f32 inputs as `Σ_j (a_j − b_j)²`
+//! summed in component order — the same arithmetic as scikit-learn's KD-tree
+//! on a float64 copy of the data. Reported distances are `sqrt` of that sum;
+//! radius tests compare the sum with `eps * eps` (inclusive, `<=`).
+//! Backends may search in lower precision but must return exactly what these
+//! f64 formulas give.
+//!
+//! **Tie policy**: neighbours are ordered by (distance, index), so among
+//! equidistant points (e.g. duplicates) the lower index comes first.
+
+use crate::error::Result;
+use crate::outliers::Knn;
+
+/// Marks "no core point" / "not a core point" in [`NeighborKernels::core_components`]
+/// and [`NeighborKernels::border_roots`].
+pub const NO_ROOT: u32 = u32::MAX;
 
 /// k-nearest-neighbour and radius-neighbour kernels.
-pub trait NeighborKernels {}
+pub trait NeighborKernels {
+    /// Exact `k` nearest neighbours of every point among the other points
+    /// (a point is never its own neighbour; its duplicates are), sorted by
+    /// (distance, index). Requires `1 <= k < n`.
+    fn knn(&self, points: &[f32], dim: usize, k: usize) -> Result<Knn>;
+
+    /// For every point, the number of points `j` (itself included) with
+    /// `dist(i, j) <= eps`, saturated at `cap` (a backend may stop counting
+    /// there). `eps` is positive and finite, `cap >= 1`.
+    fn radius_counts(&self, points: &[f32], dim: usize, eps: f64, cap: usize) -> Result<Vec<u32>>;
+
+    /// Connected components of the graph whose vertices are the points with
+    /// `is_core[i]` and whose edges join core points within `eps`.
+    ///
+    /// Returns, for every core point, the smallest point index of its
+    /// component (its *root*), and [`NO_ROOT`] for non-core points.
+    fn core_components(
+        &self,
+        points: &[f32],
+        dim: usize,
+        eps: f64,
+        is_core: &[bool],
+    ) -> Result<Vec<u32>>;
+
+    /// Given `core_root` from [`NeighborKernels::core_components`], returns
+    /// for each (non-core) point `queries[q]` the smallest root among the
+    /// core points within `eps` of it ([`NO_ROOT`] if there is none).
+    fn border_roots(
+        &self,
+        points: &[f32],
+        dim: usize,
+        eps: f64,
+        core_root: &[u32],
+        queries: &[u32],
+    ) -> Result<Vec<u32>>;
+}
+
+/// The squared distance every backend must reproduce: `Σ_j (a_j − b_j)²` in
+/// f64, summed in component order.
+#[inline]
+pub fn sq_dist_f64(a: &[f32], b: &[f32]) -> f64 {
+    let mut s = 0.0f64;
+    for (&x, &y) in a.iter().zip(b) {
+        let t = f64::from(x) - f64::from(y);
+        s += t * t;
+    }
+    s
+}

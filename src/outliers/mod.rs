@@ -1,3 +1,20 @@
 //! Outlier detection in latent space: k-nearest neighbours, LOF, DBSCAN.
+//!
+//! Each function validates its input once, then runs the neighbour kernels of
+//! the backend a [`Device`](crate::Device) names. Results match scikit-learn
+//! (`NearestNeighbors`, `LocalOutlierFactor`, `DBSCAN` fit on a float64 copy
+//! of the data); see [`kernels`] for the distance and tie conventions.
 
+mod adaptive;
+mod dbscan;
 pub mod kernels;
+mod knn;
+mod lof;
+mod select;
+mod validate;
+
+pub use adaptive::{adaptive_dbscan, AdaptiveDbscanOptions, AdaptiveDbscanResult};
+pub use dbscan::{dbscan, Dbscan};
+pub use knn::{knn, Knn};
+pub use lof::lof;
+pub use select::top_outliers;

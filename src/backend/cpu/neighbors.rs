@@ -1,6 +1,219 @@
-//! Neighbour-search kernels (k-nearest neighbours, radius queries) for the cpu backend.
+//! Neighbour-search kernels (k-nearest neighbours, radius queries) for the
+//! cpu backend.
+//!
+//! All kernels search a bucket kd-tree ([`tree`]) whose leaves are scanned
+//! with SIMD-friendly loops in f32 (f64 when squared distances could
+//! overflow f32), with rounding margins that make every decision exact with
+//! respect to the f64 distances of the kernel contract. Queries run in
+//! parallel in tree order (spatially coherent); each query's result depends
+//! only on the input, so results are identical for any thread count.
+
+mod block;
+mod dispatch;
+mod knn;
+mod radius;
+mod scalar;
+mod tree;
+mod union_find;
+
+use rayon::prelude::*;
 
 use super::CpuBackend;
-use crate::outliers::kernels::NeighborKernels;
+use crate::error::Result;
+use crate::outliers::kernels::{NeighborKernels, NO_ROOT};
+use crate::outliers::Knn;
+use radius::{CoreTree, Radius};
+use scalar::{Margin, Scalar};
+use tree::KdTree;
+use union_find::UnionFind;
 
-impl NeighborKernels for CpuBackend {}
+/// Whether f32 squared distances between these points stay finite with
+/// room to spare (`dim · (2·max|x|)² <= 2^120`).
+fn fits_f32(points: &[f32], dim: usize) -> bool {
+    let max = points.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+    let bound = 4.0 * f64::from(max) * f64::from(max) * dim as f64;
+    bound <= 2f64.powi(120)
+}
+
+/// Run `$body` with `T` = f32 when the data allow it, f64 otherwise.
+macro_rules! with_scalar {
+    ($points:expr, $dim:expr, |$t:ident| $body:expr) => {
+        if fits_f32($points, $dim) {
+            type $t = f32;
+            $body
+        } else {
+            type $t = f64;
+            $body
+        }
+    };
+}
+
+fn knn_in<T: Scalar>(points: &[f32], dim: usize, k: usize) -> Knn {
+    let n = points.len() / dim;
+    let tree = KdTree::<T>::build(points, dim, (0..n as u32).collect());
+    let job = knn::Job {
+        tree: &tree,
+        points,
+        k,
+        margin: Margin::new::<T>(dim),
+    };
+    let rows: Vec<(usize, Vec<f64>, Vec<u32>)> = block::leaf_blocks(&tree)
+        .par_iter()
+        .map_init(
+            || knn::Scratch::<T>::new(dim),
+            |s, &(first, len)| {
+                let (mut d, mut i) = (vec![0.0; len * k], vec![0; len * k]);
+                knn::knn_block(&job, first, len, &mut d, &mut i, s);
+                (first, d, i)
+            },
+        )
+        .collect();
+    // Tree order → input order.
+    let (mut dist, mut idx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
+    for (first, d, i) in rows {
+        for r in 0..d.len() / k {
+            let o = tree.perm[first + r] as usize * k;
+            dist[o..o + k].copy_from_slice(&d[r * k..(r + 1) * k]);
+            idx[o..o + k].copy_from_slice(&i[r * k..(r + 1) * k]);
+        }
+    }
+    Knn { k, dist, idx }
+}
+
+fn counts_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, cap: u32) -> Vec<u32> {
+    let n = points.len() / dim;
+    let tree = KdTree::<T>::build(points, dim, (0..n as u32).collect());
+    let rq = Radius::new(&tree, points, eps);
+    let found: Vec<(usize, Vec<u32>)> = block::leaf_blocks(&tree)
+        .par_iter()
+        .map_init(
+            || radius::Scratch::<T>::new(dim),
+            |s, &(first, len)| {
+                let mut out = vec![0; len];
+                radius::count_block(&rq, cap, first, len, &mut out, s);
+                (first, out)
+            },
+        )
+        .collect();
+    let mut counts = vec![0u32; n];
+    for (first, out) in found {
+        for (r, c) in out.into_iter().enumerate() {
+            counts[tree.perm[first + r] as usize] = c;
+        }
+    }
+    counts
+}
+
+/// Indices where `flags` is true.
+fn indices_where(flags: impl Iterator<Item = bool>) -> Vec<u32> {
+    flags
+        .enumerate()
+        .filter(|&(_, c)| c)
+        .map(|(i, _)| i as u32)
+        .collect()
+}
+
+fn components_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, is_core: &[bool]) -> Vec<u32> {
+    let n = points.len() / dim;
+    let tree = KdTree::<T>::build(points, dim, indices_where(is_core.iter().copied()));
+    let ct = CoreTree::new(Radius::new(&tree, points, eps));
+    let uf = UnionFind::new(n);
+    if tree.len() > 0 {
+        ct.union_tight(&uf);
+    }
+    block::leaf_blocks(&tree).par_iter().for_each_init(
+        || radius::Scratch::<T>::new(dim),
+        |s, &(first, len)| radius::components_block(&ct, &uf, first, len, s),
+    );
+    (0..n)
+        .map(|i| {
+            if is_core[i] {
+                uf.find(i as u32)
+            } else {
+                NO_ROOT
+            }
+        })
+        .collect()
+}
+
+fn border_in<T: Scalar>(
+    points: &[f32],
+    dim: usize,
+    eps: f64,
+    core_root: &[u32],
+    queries: &[u32],
+) -> Vec<u32> {
+    let mut roots = vec![NO_ROOT; queries.len()];
+    let tree = KdTree::<T>::build(
+        points,
+        dim,
+        indices_where(core_root.iter().map(|&r| r != NO_ROOT)),
+    );
+    if tree.len() == 0 || queries.is_empty() {
+        return roots;
+    }
+    let rq = Radius::new(&tree, points, eps);
+    let node_min = radius::node_minima(&tree, core_root);
+    // Query blocks in the spatial order of a tree over the query points.
+    let qtree = KdTree::<T>::build(points, dim, queries.to_vec());
+    let found: Vec<(usize, Vec<u32>)> = block::leaf_blocks(&qtree)
+        .par_iter()
+        .map_init(
+            || radius::Scratch::<T>::new(dim),
+            |s, &(first, len)| {
+                let mut out = vec![NO_ROOT; len];
+                let block = &qtree.perm[first..first + len];
+                radius::border_block(&rq, core_root, &node_min, block, &mut out, s);
+                (first, out)
+            },
+        )
+        .collect();
+    let mut by_point = vec![NO_ROOT; points.len() / dim];
+    for (first, out) in found {
+        for (r, root) in out.into_iter().enumerate() {
+            by_point[qtree.perm[first + r] as usize] = root;
+        }
+    }
+    for (root, &i) in roots.iter_mut().zip(queries) {
+        *root = by_point[i as usize];
+    }
+    roots
+}
+
+impl NeighborKernels for CpuBackend {
+    fn knn(&self, points: &[f32], dim: usize, k: usize) -> Result<Knn> {
+        Ok(with_scalar!(points, dim, |T| knn_in::<T>(points, dim, k)))
+    }
+
+    fn radius_counts(&self, points: &[f32], dim: usize, eps: f64, cap: usize) -> Result<Vec<u32>> {
+        let cap = cap.min(u32::MAX as usize) as u32;
+        Ok(with_scalar!(points, dim, |T| counts_in::<T>(
+            points, dim, eps, cap
+        )))
+    }
+
+    fn core_components(
+        &self,
+        points: &[f32],
+        dim: usize,
+        eps: f64,
+        is_core: &[bool],
+    ) -> Result<Vec<u32>> {
+        Ok(with_scalar!(points, dim, |T| components_in::<T>(
+            points, dim, eps, is_core
+        )))
+    }
+
+    fn border_roots(
+        &self,
+        points: &[f32],
+        dim: usize,
+        eps: f64,
+        core_root: &[u32],
+        queries: &[u32],
+    ) -> Result<Vec<u32>> {
+        Ok(with_scalar!(points, dim, |T| border_in::<T>(
+            points, dim, eps, core_root, queries
+        )))
+    }
+}

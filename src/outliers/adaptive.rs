@@ -1,0 +1,136 @@
+//! DBSCAN with a radius tuned until the number of outliers is in range
+//! (DeepDriveMD's outlier agent).
+
+use crate::backend::Device;
+use crate::error::{Error, Result};
+use crate::outliers::{dbscan, validate};
+
+/// Settings of [`adaptive_dbscan`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdaptiveDbscanOptions {
+    /// Starting radius.
+    pub eps: f64,
+    /// DBSCAN core threshold (neighbourhood size, self included).
+    pub min_samples: usize,
+    /// Fewest outliers (noise points) wanted.
+    pub min_outliers: usize,
+    /// Most outliers wanted.
+    pub max_outliers: usize,
+    /// Most DBSCAN runs.
+    pub max_attempts: usize,
+    /// Multiplicative radius step (> 1) used until the target is bracketed.
+    pub step: f64,
+}
+
+impl Default for AdaptiveDbscanOptions {
+    fn default() -> Self {
+        AdaptiveDbscanOptions {
+            eps: 1.3,
+            min_samples: 10,
+            min_outliers: 50,
+            max_outliers: 150,
+            max_attempts: 20,
+            step: 1.25,
+        }
+    }
+}
+
+/// Outcome of [`adaptive_dbscan`]: the last DBSCAN run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdaptiveDbscanResult {
+    /// Radius of the last run.
+    pub eps: f64,
+    /// Labels of the last run (−1 = outlier).
+    pub labels: Vec<i64>,
+    /// Clusters in the last run.
+    pub n_clusters: usize,
+    /// Outlier (noise) indices of the last run, ascending.
+    pub outliers: Vec<usize>,
+    /// DBSCAN runs made.
+    pub attempts: usize,
+    /// Whether the outlier count of the last run is within
+    /// `[min_outliers, max_outliers]`.
+    pub reached: bool,
+}
+
+/// Run DBSCAN, adjusting `eps` until the number of noise points lands in
+/// `[min_outliers, max_outliers]`.
+///
+/// Policy: too many outliers → larger radius, too few → smaller. The radius
+/// is multiplied (divided) by `step` until one run has too many and another
+/// too few outliers; from then on the next radius is the geometric mean of
+/// the tightest such pair (bisection, valid because the noise count never
+/// increases with `eps`). Stops at the first run in range or after
+/// `max_attempts` runs, and returns that last run with `reached` telling
+/// whether the target was met.
+pub fn adaptive_dbscan(
+    device: Device,
+    points: &[f32],
+    dim: usize,
+    options: &AdaptiveDbscanOptions,
+) -> Result<AdaptiveDbscanResult> {
+    const WHAT: &str = "adaptive_dbscan";
+    let n = validate::points(WHAT, points, dim)?;
+    validate::dbscan_params(WHAT, options.eps, options.min_samples)?;
+    let o = options;
+    if !(o.step.is_finite() && o.step > 1.0) {
+        return Err(Error::InvalidArgument(format!(
+            "{WHAT}: step must be a finite factor > 1, got {}",
+            o.step
+        )));
+    }
+    if o.max_attempts == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "{WHAT}: max_attempts must be at least 1"
+        )));
+    }
+    if o.min_outliers > o.max_outliers {
+        return Err(Error::InvalidArgument(format!(
+            "{WHAT}: min_outliers ({}) exceeds max_outliers ({})",
+            o.min_outliers, o.max_outliers
+        )));
+    }
+    let mut eps = o.eps;
+    // Largest radius with too many outliers, smallest with too few.
+    let (mut too_many_at, mut too_few_at) = (None::<f64>, None::<f64>);
+    let mut attempts = 0;
+    loop {
+        let run = dbscan::run(device, points, dim, n, eps, o.min_samples)?;
+        attempts += 1;
+        let outliers = run.noise();
+        let count = outliers.len();
+        let reached = (o.min_outliers..=o.max_outliers).contains(&count);
+        let next = if count > o.max_outliers {
+            too_many_at = Some(too_many_at.map_or(eps, |e| e.max(eps)));
+            next_eps(too_many_at, too_few_at, o.step)
+        } else {
+            too_few_at = Some(too_few_at.map_or(eps, |e| e.min(eps)));
+            next_eps(too_many_at, too_few_at, o.step)
+        };
+        // Stop when in range, out of attempts, or when the radius can no
+        // longer move (overflow, underflow, a bracket narrower than an ulp).
+        let stuck = !(next.is_finite() && next > 0.0) || next == eps;
+        if reached || attempts == o.max_attempts || stuck {
+            return Ok(AdaptiveDbscanResult {
+                eps,
+                labels: run.labels,
+                n_clusters: run.n_clusters,
+                outliers,
+                attempts,
+                reached,
+            });
+        }
+        eps = next;
+    }
+}
+
+/// The next radius: geometric mean of the bracket once there is one,
+/// otherwise a multiplicative step away from the side that failed.
+fn next_eps(too_many_at: Option<f64>, too_few_at: Option<f64>, step: f64) -> f64 {
+    match (too_many_at, too_few_at) {
+        (Some(lo), Some(hi)) => (lo * hi).sqrt(),
+        (Some(lo), None) => lo * step,
+        (None, Some(hi)) => hi / step,
+        (None, None) => unreachable!("a run was just classified"),
+    }
+}
