@@ -1,12 +1,17 @@
 //! Neighbour-search kernels (k-nearest neighbours, radius queries) for the
 //! cpu backend.
 //!
-//! All kernels search a bucket kd-tree ([`tree`]) whose leaves are scanned
-//! with SIMD-friendly loops in f32 (f64 when squared distances could
-//! overflow f32), with rounding margins that make every decision exact with
-//! respect to the f64 distances of the kernel contract. Queries run in
-//! parallel in tree order (spatially coherent); each query's result depends
-//! only on the input, so results are identical for any thread count.
+//! All kernels search a bucket kd-tree ([`tree`], leaves of 32 points stored
+//! transposed). Queries go in blocks of 32 consecutive tree positions (one
+//! leaf): the block walks the tree once, testing each node's box against all
+//! 32 queries at once (one SIMD lane per query, [`block`]); a leaf is then
+//! scanned only for the queries whose own bound admits it, 32 points per
+//! SIMD pass (AVX2+FMA when the CPU has it, [`dispatch`]). Arithmetic is f32
+//! (f64 when squared distances could overflow f32) with rounding margins
+//! ([`scalar::Margin`]) that make every decision exact with respect to the
+//! f64 distances of the kernel contract; near-ties are settled in f64.
+//! Blocks run in parallel; each query's result depends only on the input,
+//! so results are identical for any thread count.
 
 mod block;
 mod dispatch;

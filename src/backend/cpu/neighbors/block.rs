@@ -1,5 +1,5 @@
 //! Blocks of up to [`B`] nearby queries, transposed so that one SIMD lane
-//! holds one query: distances from a block to a point or to a box are a few
+//! holds one query: a node's box is tested against the whole block in a few
 //! vector operations per component, amortising the tree walk over the block.
 
 use super::scalar::Scalar;
@@ -75,25 +75,6 @@ impl<T: Scalar> Block<T> {
     #[inline(always)]
     fn chunk(&self, d: usize, c: usize) -> &[T; W] {
         self.q[d * B + c * W..][..W].try_into().expect("W lanes")
-    }
-
-    /// Per-lane lower bound of the squared distance to the box `lo..hi`.
-    #[inline(always)]
-    pub fn box_lower<const FMA: bool>(&self, lo: &[T], hi: &[T], out: &mut Lanes<T>) {
-        let mut acc = [[T::ZERO; W]; C];
-        for d in 0..self.dim {
-            let (l0, h0) = (lo[d], hi[d]);
-            for (c, acc) in acc.iter_mut().enumerate() {
-                let q = self.chunk(d, c);
-                for l in 0..W {
-                    let gap = (l0 - q[l]).max(q[l] - h0).max(T::ZERO);
-                    acc[l] = gap.mul_add::<FMA>(gap, acc[l]);
-                }
-            }
-        }
-        for c in 0..C {
-            out[c * W..][..W].copy_from_slice(&acc[c]);
-        }
     }
 
     /// Per-lane upper bound of the squared distance to the box `lo..hi`.
@@ -191,48 +172,4 @@ pub(super) fn leaf_blocks<T>(tree: &KdTree<T>) -> Vec<(usize, usize)> {
         }
     }
     blocks
-}
-
-/// Candidates per distance tile (with all `C` chunks: `P * C` independent
-/// accumulators, each candidate coordinate broadcast once per tile).
-pub(super) const P: usize = 2;
-
-/// Visit the points of leaf `node` for every chunk of lanes that `m`
-/// touches: `f(chunk, position, distances of the chunk's lanes)`.
-/// `tree.rows` is padded so that tiles may run past the leaf's end.
-#[inline(always)]
-pub(super) fn scan_leaf<T: Scalar, const FMA: bool>(
-    tree: &KdTree<T>,
-    block: &Block<T>,
-    node: &Node,
-    m: Mask,
-    mut f: impl FnMut(usize, usize, &[T; W]),
-) {
-    let (start, end) = (node.start as usize, node.end as usize);
-    let dim = tree.dim;
-    let mut g = start;
-    while g < end {
-        let rows = &tree.rows[g * dim..][..P * dim];
-        let mut acc = [[[T::ZERO; W]; C]; P];
-        for d in 0..dim {
-            for c in 0..C {
-                let q = block.chunk(d, c);
-                for (p, acc) in acc.iter_mut().enumerate() {
-                    let x = rows[p * dim + d];
-                    for l in 0..W {
-                        let t = q[l] - x;
-                        acc[c][l] = t.mul_add::<FMA>(t, acc[c][l]);
-                    }
-                }
-            }
-        }
-        for (p, tile) in acc.iter().enumerate().take(end - g) {
-            for (c, d2) in tile.iter().enumerate() {
-                if (m >> (c * W)) & 0xFF != 0 {
-                    f(c, g + p, d2);
-                }
-            }
-        }
-        g += P;
-    }
 }

@@ -1,6 +1,7 @@
-//! Exact k-nearest-neighbour search: a pruned per-query tree walk in `T`
-//! that keeps every candidate which could belong to the exact answer, then
-//! an f64 re-ranking of those candidates.
+//! Exact k-nearest-neighbour search: a pruned tree walk per query block in
+//! `T` (each query with its own running bound) that keeps every candidate
+//! which could belong to the exact answer, then an f64 re-ranking of those
+//! candidates by (distance, index).
 //!
 //! Why this is exact: every computed squared distance `s` satisfies
 //! `|s − s_exact| <= γ s_exact + abs` (see [`Margin`]). Let `t` be the
@@ -10,7 +11,7 @@
 //! `t_run >= t` the running (k+1)-th smallest — and pruning boxes whose
 //! computed lower bound exceeds `ρ²` times that loses none of them.
 
-use super::block::{lanes, le, push_children, Block, Lanes, B};
+use super::block::{lanes, push_children, Block, Lanes, B};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
 use super::tree::{KdTree, LEAF_SIZE};
@@ -118,12 +119,10 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Sc
     s.prune = [T::INF; B];
     s.stack.clear();
     s.stack.push(0);
-    let mut lb = [T::ZERO; B];
     let mut d2 = [T::ZERO; LEAF_SIZE];
     while let Some(id) = s.stack.pop() {
         let id = id as usize;
-        s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
-        let active = le::<T, FMA>(&lb, &s.prune) & used;
+        let active = T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.prune) & used;
         if active == 0 {
             continue;
         }
@@ -132,13 +131,15 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Sc
             push_children(tree, node, &s.block.center, &mut s.stack, |c| c);
             continue;
         }
-        let (start, end) = (node.start as usize, node.end as usize);
+        let start = node.start as usize;
+        let data = tree.leaf_runs(node);
         for lane in lanes(active) {
             let q = tree.row(first + lane);
             let (cands, accept, prune) =
                 (&mut s.cands[lane], &mut s.accept[lane], &mut s.prune[lane]);
-            for (r, run_start) in (start..end).step_by(LEAF_SIZE).enumerate() {
-                let mut hits = T::run32::<FMA>(tree.leaf_run(node, r), q, *accept, &mut d2);
+            for (r, run) in data.chunks_exact(tree.dim * LEAF_SIZE).enumerate() {
+                let run_start = start + r * LEAF_SIZE;
+                let mut hits = T::run32::<FMA>(run, q, *accept, &mut d2);
                 while hits != 0 {
                     let l = hits.trailing_zeros() as usize;
                     hits &= hits - 1;

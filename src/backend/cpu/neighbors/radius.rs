@@ -5,10 +5,10 @@
 //! within `eps` in exact f64 arithmetic, one above `outside` certainly not,
 //! and the rare values in between are decided with [`sq_dist_f64`].
 
-use super::block::{lanes, le1, push_children, scan_leaf, Block, Mask, B, W};
+use super::block::{lanes, le1, push_children, Block, Mask, B};
 use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
-use super::tree::{KdTree, Node};
+use super::tree::{KdTree, Node, LEAF_SIZE};
 use super::union_find::UnionFind;
 use crate::outliers::kernels::{sq_dist_f64, NO_ROOT};
 
@@ -39,31 +39,18 @@ impl<'a, T: Scalar> Radius<'a, T> {
         &self.points[i * self.tree.dim..][..self.tree.dim]
     }
 
-    /// Lanes (bits of `m`, over the 8 lanes of chunk `c`) whose computed
-    /// squared distance `d2` to the point at tree position `pos` is within
-    /// eps, exactly.
+    /// Whether the point at tree position `pos`, at computed squared
+    /// distance `v` from the query row `q`, is within eps (exactly).
     #[inline(always)]
-    fn within<const FMA: bool>(
-        &self,
-        block: &Block<T>,
-        c: usize,
-        d2: &[T; W],
-        pos: usize,
-        m: Mask,
-    ) -> Mask {
-        let sure = T::le8::<FMA>(d2, &[self.inside; W]) & m;
-        let maybe = T::le8::<FMA>(d2, &[self.outside; W]) & m & !sure;
-        let mut hit = sure;
-        if maybe != 0 {
+    fn within(&self, v: T, q: &[f32], pos: usize) -> bool {
+        if v <= self.inside {
+            true
+        } else if v <= self.outside {
             let j = self.tree.perm[pos] as usize;
-            for l in lanes(maybe) {
-                let q = self.row(block.idx[c * W + l] as usize);
-                if sq_dist_f64(q, self.row(j)) <= self.r2 {
-                    hit |= 1 << l;
-                }
-            }
+            sq_dist_f64(q, self.row(j)) <= self.r2
+        } else {
+            false
         }
-        hit
     }
 }
 
@@ -71,6 +58,12 @@ impl<'a, T: Scalar> Radius<'a, T> {
 pub(super) struct Scratch<T> {
     block: Block<T>,
     stack: Vec<(u32, Mask)>,
+    /// One lane's query, row-major.
+    qrow: Vec<T>,
+    d2: [T; LEAF_SIZE],
+    /// The radius thresholds, per lane.
+    inside: [T; B],
+    outside: [T; B],
 }
 
 impl<T: Scalar> Scratch<T> {
@@ -78,6 +71,10 @@ impl<T: Scalar> Scratch<T> {
         Scratch {
             block: Block::new(dim),
             stack: Vec::new(),
+            qrow: Vec::new(),
+            d2: [T::ZERO; LEAF_SIZE],
+            inside: [T::ZERO; B],
+            outside: [T::ZERO; B],
         }
     }
 }
@@ -86,8 +83,8 @@ impl<T: Scalar> Scratch<T> {
 enum Visit {
     /// Every point of the node is within eps of these lanes.
     All(usize, Mask),
-    /// For these lanes, `hits` is within eps of the point at tree position `pos`.
-    Point { pos: usize, hits: Mask },
+    /// The point at tree position `pos` is within eps of this lane.
+    Point { lane: usize, pos: usize },
 }
 
 /// Walk the tree for the lanes `start` of `s.block`, nearer child first.
@@ -107,7 +104,9 @@ fn walk<T: Scalar, const FMA: bool>(
     }
     s.stack.clear();
     s.stack.push((0, start));
-    let (mut lb, mut ub) = ([T::ZERO; B], [T::ZERO; B]);
+    let mut ub = [T::ZERO; B];
+    s.inside = [rq.inside; B];
+    s.outside = [rq.outside; B];
     while let Some((id, m)) = s.stack.pop() {
         let id = id as usize;
         let node = &tree.nodes[id];
@@ -115,12 +114,11 @@ fn walk<T: Scalar, const FMA: bool>(
         if m == 0 {
             continue;
         }
-        s.block.box_lower::<FMA>(tree.lo(id), tree.hi(id), &mut lb);
-        m &= le1::<T, FMA>(&lb, rq.outside);
+        m &= T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.outside);
         if m == 0 {
             continue;
         }
-        if le1::<T, FMA>(&lb, rq.inside) & m != 0 {
+        if T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.inside) & m != 0 {
             s.block.box_upper::<FMA>(tree.lo(id), tree.hi(id), &mut ub);
             let all = le1::<T, FMA>(&ub, rq.inside) & m;
             if all != 0 {
@@ -135,16 +133,27 @@ fn walk<T: Scalar, const FMA: bool>(
             push_children(tree, node, &s.block.center, &mut s.stack, |c| (c, m));
             continue;
         }
-        let block = &s.block;
-        scan_leaf::<T, FMA>(tree, block, node, m, |c, pos, d2| {
-            let hits = rq.within::<FMA>(block, c, d2, pos, (m >> (c * W)) & 0xFF);
-            if hits != 0 {
-                f(Visit::Point {
-                    pos,
-                    hits: hits << (c * W),
-                });
+        // Scan the leaf once per lane that needs it (points in SIMD lanes).
+        let start = node.start as usize;
+        let data = tree.leaf_runs(node);
+        for lane in lanes(m) {
+            s.qrow.clear();
+            s.qrow
+                .extend((0..tree.dim).map(|d| s.block.q[d * B + lane]));
+            let q = rq.row(s.block.idx[lane] as usize);
+            for (r, run) in data.chunks_exact(tree.dim * LEAF_SIZE).enumerate() {
+                let run_start = start + r * LEAF_SIZE;
+                let mut hits = T::run32::<FMA>(run, &s.qrow, rq.outside, &mut s.d2);
+                while hits != 0 {
+                    let l = hits.trailing_zeros() as usize;
+                    hits &= hits - 1;
+                    let pos = run_start + l;
+                    if rq.within(s.d2[l], q, pos) {
+                        f(Visit::Point { lane, pos });
+                    }
+                }
             }
-        });
+        }
     }
 }
 
@@ -188,11 +197,9 @@ fn count_block_body<T: Scalar, const FMA: bool>(
                     }
                     m
                 }
-                Visit::Point { hits, .. } => {
-                    for lane in lanes(hits) {
-                        count[lane] += 1;
-                    }
-                    hits
+                Visit::Point { lane, .. } => {
+                    count[lane] += 1;
+                    1 << lane
                 }
             };
             for lane in lanes(touched) {
@@ -299,12 +306,9 @@ fn components_block_body<T: Scalar, const FMA: bool>(
                 ct.union_all(idx[lane], id, uf);
             }
         }
-        Visit::Point { pos, hits } => {
-            let j = perm[pos];
-            for lane in lanes(hits) {
-                if first + lane < pos {
-                    uf.union(idx[lane], j);
-                }
+        Visit::Point { lane, pos } => {
+            if first + lane < pos {
+                uf.union(idx[lane], perm[pos]);
             }
         }
     });
@@ -354,11 +358,8 @@ fn border_block_body<T: Scalar, const FMA: bool>(
                     b[lane] = b[lane].min(node_min[id]);
                 }
             }
-            Visit::Point { pos, hits } => {
-                let r = root[perm[pos] as usize];
-                for lane in lanes(hits) {
-                    b[lane] = b[lane].min(r);
-                }
+            Visit::Point { lane, pos } => {
+                b[lane] = b[lane].min(root[perm[pos] as usize]);
             }
         }
         best.set(b);

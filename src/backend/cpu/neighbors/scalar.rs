@@ -41,6 +41,32 @@ pub(super) trait Scalar:
     /// for those lanes: a run may stop early when none can be).
     fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32])
         -> u32;
+
+    /// Per-lane lower bound of the squared distance from 32 transposed
+    /// queries (`q[d * 32 + lane]`, `dim` components) to the box `lo..hi`;
+    /// returns the mask of lanes with bound `<= limit[lane]`.
+    fn box_lower32<const AVX2: bool>(
+        q: &[Self],
+        lo: &[Self],
+        hi: &[Self],
+        limit: &[Self; 32],
+    ) -> u32;
+}
+
+#[inline(always)]
+fn box_lower32_portable<T: Scalar>(q: &[T], lo: &[T], hi: &[T], limit: &[T; 32]) -> u32 {
+    let mut acc = [T::ZERO; 32];
+    for (d, (&l, &h)) in lo.iter().zip(hi).enumerate() {
+        for (a, &x) in acc.iter_mut().zip(&q[d * 32..][..32]) {
+            let gap = (l - x).max(x - h).max(T::ZERO);
+            *a = gap * gap + *a;
+        }
+    }
+    let mut m = 0;
+    for (l, (&v, &t)) in acc.iter().zip(limit).enumerate() {
+        m |= ((v <= t) as u32) << l;
+    }
+    m
 }
 
 #[inline(always)]
@@ -182,6 +208,48 @@ impl Scalar for f32 {
         }
         run32_portable(run, q, accept, out)
     }
+
+    #[inline(always)]
+    fn box_lower32<const AVX2: bool>(
+        q: &[Self],
+        lo: &[Self],
+        hi: &[Self],
+        limit: &[Self; 32],
+    ) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            use std::arch::x86_64::*;
+            let dim = lo.len().min(hi.len());
+            let q = &q[..dim * 32];
+            // SAFETY: compiled with avx2+fma; loads read 8 floats inside `q`
+            // (length checked above) and `limit`.
+            return unsafe {
+                let zero = _mm256_setzero_ps();
+                let mut acc = [zero; 4];
+                let mut x = q.as_ptr();
+                for (&l, &h) in lo.iter().zip(hi) {
+                    let (lv, hv) = (_mm256_set1_ps(l), _mm256_set1_ps(h));
+                    for (c, acc) in acc.iter_mut().enumerate() {
+                        let qv = _mm256_loadu_ps(x.add(c * 8));
+                        let gap = _mm256_max_ps(
+                            _mm256_max_ps(_mm256_sub_ps(lv, qv), _mm256_sub_ps(qv, hv)),
+                            zero,
+                        );
+                        *acc = _mm256_fmadd_ps(gap, gap, *acc);
+                    }
+                    x = x.add(32);
+                }
+                let mut m = 0u32;
+                for (c, acc) in acc.iter().enumerate() {
+                    let t = _mm256_loadu_ps(limit.as_ptr().add(c * 8));
+                    m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(*acc, t)) as u32)
+                        << (c * 8);
+                }
+                m
+            };
+        }
+        box_lower32_portable(q, lo, hi, limit)
+    }
 }
 
 impl Scalar for f64 {
@@ -248,6 +316,16 @@ impl Scalar for f64 {
         out: &mut [Self; 32],
     ) -> u32 {
         run32_portable(run, q, accept, out)
+    }
+
+    #[inline(always)]
+    fn box_lower32<const AVX2: bool>(
+        q: &[Self],
+        lo: &[Self],
+        hi: &[Self],
+        limit: &[Self; 32],
+    ) -> u32 {
+        box_lower32_portable(q, lo, hi, limit)
     }
 }
 

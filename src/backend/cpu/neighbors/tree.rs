@@ -10,8 +10,6 @@ use super::scalar::Scalar;
 pub(super) const LEAF_SIZE: usize = super::block::B;
 /// Vector width that padded box bounds are a multiple of.
 const BOX_LANES: usize = 8;
-/// NaN rows after the last point, so that distance tiles may overrun.
-const TAIL: usize = super::block::P;
 /// Marks a leaf in [`Node::left`].
 const NO_CHILD: u32 = u32::MAX;
 
@@ -55,7 +53,7 @@ pub(super) struct KdTree<T> {
     pub leaf_data: Vec<T>,
     /// Tree position → original point index.
     pub perm: Vec<u32>,
-    /// The points in tree order, row-major `[len][dim]`, then NaN rows.
+    /// The points in tree order, row-major `[len][dim]`.
     pub rows: Vec<T>,
 }
 
@@ -74,12 +72,11 @@ impl<T: Scalar> KdTree<T> {
         };
         if !tree.perm.is_empty() {
             let mut perm = std::mem::take(&mut tree.perm);
-            tree.build_node(points, &mut perm, 0);
+            tree.build_node(points, &mut perm, &mut Vec::new(), 0);
             tree.perm = perm;
             tree.rows = (tree.perm.iter())
                 .flat_map(|&p| &points[p as usize * dim..][..dim])
                 .map(|&x| T::from_f32(x))
-                .chain(std::iter::repeat(T::NAN).take(TAIL * dim))
                 .collect();
             tree.fill_leaves();
         }
@@ -91,15 +88,25 @@ impl<T: Scalar> KdTree<T> {
         self.perm.len()
     }
 
-    fn build_node(&mut self, points: &[f32], perm: &mut [u32], start: usize) -> u32 {
+    fn build_node(
+        &mut self,
+        points: &[f32],
+        perm: &mut [u32],
+        keys: &mut Vec<u64>,
+        start: usize,
+    ) -> u32 {
         let dim = self.dim;
         let id = self.nodes.len() as u32;
         let (mut lo, mut hi) = (vec![f32::INFINITY; dim], vec![f32::NEG_INFINITY; dim]);
         for &p in perm.iter() {
             let row = &points[p as usize * dim..][..dim];
-            for d in 0..dim {
-                lo[d] = lo[d].min(row[d]);
-                hi[d] = hi[d].max(row[d]);
+            for ((l, h), &x) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+                if x < *l {
+                    *l = x;
+                }
+                if x > *h {
+                    *h = x;
+                }
             }
         }
         let pad = self.dim_padded - dim;
@@ -122,19 +129,28 @@ impl<T: Scalar> KdTree<T> {
         if perm.len() <= LEAF_SIZE || extent <= 0.0 {
             return id; // small, or all points identical
         }
-        // Split near the median, on a multiple of LEAF_SIZE.
+        // Split near the median, on a multiple of LEAF_SIZE; ties in the
+        // coordinate are ordered by index (keys: coordinate's total-order
+        // bits, then index).
         let mid = (perm.len() / 2).div_ceil(LEAF_SIZE) * LEAF_SIZE;
-        perm.select_nth_unstable_by(mid, |&a, &b| {
-            let (xa, xb) = (
-                points[a as usize * dim + split],
-                points[b as usize * dim + split],
-            );
-            xa.total_cmp(&xb).then(a.cmp(&b))
-        });
+        keys.clear();
+        keys.extend(perm.iter().map(|&p| {
+            let bits = points[p as usize * dim + split].to_bits();
+            let ordered = if bits >> 31 == 1 {
+                !bits
+            } else {
+                bits | 1 << 31
+            };
+            u64::from(ordered) << 32 | u64::from(p)
+        }));
+        keys.select_nth_unstable(mid);
+        for (p, &key) in perm.iter_mut().zip(keys.iter()) {
+            *p = key as u32;
+        }
         let split_value = points[perm[mid] as usize * dim + split];
         let (left, right) = perm.split_at_mut(mid);
-        let l = self.build_node(points, left, start);
-        let r = self.build_node(points, right, start + mid);
+        let l = self.build_node(points, left, keys, start);
+        let r = self.build_node(points, right, keys, start + mid);
         let node = &mut self.nodes[id as usize];
         node.left = l;
         node.right = r;
@@ -188,11 +204,11 @@ impl<T: Scalar> KdTree<T> {
         }
     }
 
-    /// Run `r` of leaf `node`: `[dim][LEAF_SIZE]`.
+    /// All runs of leaf `node`, each `[dim][LEAF_SIZE]`.
     #[inline(always)]
-    pub fn leaf_run(&self, node: &Node, r: usize) -> &[T] {
-        let size = self.dim * LEAF_SIZE;
-        &self.leaf_data[node.data as usize + r * size..][..size]
+    pub fn leaf_runs(&self, node: &Node) -> &[T] {
+        let size = self.dim * LEAF_SIZE * node.len().div_ceil(LEAF_SIZE);
+        &self.leaf_data[node.data as usize..][..size]
     }
 
     /// Squared length of node `node`'s box diagonal (bounds every pairwise
