@@ -76,7 +76,7 @@ fn main() -> Result<()> {
             let (shape, p) = read_npy::<f32>(Path::new(&args[1]))?;
             let k = arg(&args, 2, "k");
             let reps = arg(&args, 3, "reps");
-            let (s, scores) = best_of(reps, || outliers::lof(dev, &p, shape[1], k))?;
+            let (s, scores) = best_of(reps, || outliers::lof(&dev, &p, shape[1], k))?;
             let min = scores.iter().cloned().fold(f64::INFINITY, f64::min);
             println!(
                 r#"{{"seconds": {s}, "n": {}, "min_score": {min}}}"#,
@@ -89,7 +89,7 @@ fn main() -> Result<()> {
             let min_samples = arg(&args, 3, "min_samples");
             let reps = arg(&args, 4, "reps");
             let (s, r) = best_of(reps, || {
-                outliers::dbscan(dev, &p, shape[1], eps, min_samples)
+                outliers::dbscan(&dev, &p, shape[1], eps, min_samples)
             })?;
             let noise = r.labels.iter().filter(|&&l| l < 0).count();
             println!(

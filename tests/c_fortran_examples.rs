@@ -44,7 +44,7 @@ fn rust_top5() -> Vec<usize> {
     let input: Vec<f32> = maps.dense_u8().iter().map(|&v| v as f32).collect();
     let enc = Encoder::load(&model).unwrap();
     let z = enc.embed(&Device::Cpu, &input, frames.n_frames()).unwrap();
-    let scores = outliers::lof(Device::Cpu, &z, enc.latent_dim(), 20).unwrap();
+    let scores = outliers::lof(&Device::Cpu, &z, enc.latent_dim(), 20).unwrap();
     outliers::top_outliers(&scores, 5)
 }
 

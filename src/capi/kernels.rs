@@ -124,7 +124,7 @@ pub unsafe extern "C" fn steermd_lof(
         let len = product(&[count(n, "n")?, count(dim, "dim")?], "points")?;
         // SAFETY: caller contract above.
         let pts = unsafe { in_slice(points, len, "points") }?;
-        let s = outliers::lof(Device::Cpu, pts, dim, n_neighbors)?;
+        let s = outliers::lof(&Device::Cpu, pts, dim, n_neighbors)?;
         // SAFETY: caller contract above.
         unsafe { out_slice(scores, scores_len, s.len(), "scores") }?.copy_from_slice(&s);
         Ok(())
@@ -189,7 +189,7 @@ pub unsafe extern "C" fn steermd_dbscan(
         let len = product(&[count(n, "n")?, count(dim, "dim")?], "points")?;
         // SAFETY: caller contract above.
         let pts = unsafe { in_slice(points, len, "points") }?;
-        let r = outliers::dbscan(Device::Cpu, pts, dim, eps, min_samples)?;
+        let r = outliers::dbscan(&Device::Cpu, pts, dim, eps, min_samples)?;
         // SAFETY: caller contract above.
         unsafe { out_slice(labels, labels_len, r.labels.len(), "labels") }?
             .copy_from_slice(&r.labels);

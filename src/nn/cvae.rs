@@ -242,20 +242,13 @@ pub struct CvaeEncoder {
 impl CvaeEncoder {
     /// Load `dir/config.json` and `dir/model.safetensors`.
     pub fn load(dir: &Path) -> Result<Self> {
-        let mut doc = ConfigDoc::read(&dir.join("config.json"))?;
-        let kind = doc.string("kind")?;
-        if kind != "cvae" {
-            return Err(doc.error("kind", format!("expected \"cvae\", found \"{kind}\"")));
-        }
-        let (config, names) = crate::nn::model::read_common(&mut doc, CvaeConfig::from_doc)?;
-        doc.finish()?;
-        if let Some(names) = names {
-            crate::nn::model::check_tensor_names(dir, &names, &config.tensor_names())?;
-        }
-        Self::from_weights(
-            config,
-            Weights::from_safetensors(&dir.join("model.safetensors"))?,
-        )
+        let (config, weights) = crate::nn::model::load_dir(
+            dir,
+            "cvae",
+            CvaeConfig::from_doc,
+            CvaeConfig::tensor_names,
+        )?;
+        Self::from_weights(config, weights)
     }
 
     /// Build from a configuration and named tensors (PyTorch layouts).

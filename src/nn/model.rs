@@ -9,6 +9,7 @@ use crate::error::{check_finite, Error, Result};
 use crate::nn::aae::AaeEncoder;
 use crate::nn::config::ConfigDoc;
 use crate::nn::cvae::CvaeEncoder;
+use crate::nn::weights::Weights;
 
 /// Activation elements (f32) one chunk of samples may occupy per buffer:
 /// 64 MiB, so memory stays bounded whatever the batch.
@@ -120,9 +121,32 @@ pub(crate) fn chunk_size(max_sample_elems: usize) -> usize {
     (CHUNK_ELEMS / max_sample_elems.max(1)).clamp(1, MAX_CHUNK)
 }
 
+/// Read `dir/config.json` of model `kind` with `from_doc`, check its
+/// `tensor_names` list (when present) against the architecture's, and open
+/// `dir/model.safetensors`.
+pub(crate) fn load_dir<C>(
+    dir: &Path,
+    kind: &str,
+    from_doc: impl FnOnce(&mut ConfigDoc) -> Result<C>,
+    tensor_names: impl FnOnce(&C) -> Vec<String>,
+) -> Result<(C, Weights)> {
+    let mut doc = ConfigDoc::read(&dir.join("config.json"))?;
+    let found = doc.string("kind")?;
+    if found != kind {
+        return Err(doc.error("kind", format!("expected \"{kind}\", found \"{found}\"")));
+    }
+    let (config, names) = read_common(&mut doc, from_doc)?;
+    doc.finish()?;
+    if let Some(names) = names {
+        check_tensor_names(dir, &names, &tensor_names(&config))?;
+    }
+    let weights = Weights::from_safetensors(&dir.join("model.safetensors"))?;
+    Ok((config, weights))
+}
+
 /// Read the keys both kinds share, then the kind-specific ones with `f`.
 /// Returns the configuration and the tensor names the file lists, if any.
-pub(crate) fn read_common<T>(
+fn read_common<T>(
     doc: &mut ConfigDoc,
     f: impl FnOnce(&mut ConfigDoc) -> Result<T>,
 ) -> Result<(T, Option<Vec<String>>)> {
@@ -143,7 +167,7 @@ pub(crate) fn read_common<T>(
 
 /// Fail when the tensor list in `config.json` differs from what the
 /// architecture needs.
-pub(crate) fn check_tensor_names(dir: &Path, listed: &[String], needed: &[String]) -> Result<()> {
+fn check_tensor_names(dir: &Path, listed: &[String], needed: &[String]) -> Result<()> {
     let mut listed = listed.to_vec();
     listed.sort();
     if listed == needed {

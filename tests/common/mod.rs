@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: a seeded PRNG and synthetic
-//! coordinates.
+//! Helpers shared by the integration tests, benches and timing examples: a
+//! seeded PRNG, synthetic chain coordinates and synthetic latent point sets.
 #![allow(dead_code)]
 
 /// SplitMix64: small, seeded, reproducible.
@@ -51,4 +51,39 @@ pub fn chain_frames(rng: &mut Rng, n_frames: usize, n: usize, step: f64) -> Vec<
         }
     }
     out
+}
+
+/// `n` points with i.i.d. standard normal components.
+pub fn normal(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n * dim).map(|_| rng.normal() as f32).collect()
+}
+
+/// `n` points uniform in the unit cube.
+pub fn uniform(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n * dim).map(|_| rng.uniform() as f32).collect()
+}
+
+/// `n` points from `centers` Gaussian blobs (centres uniform in
+/// `[-10, 10]^dim`, unit standard deviation), blob chosen at random.
+pub fn blobs(n: usize, dim: usize, centers: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let c: Vec<f64> = (0..centers * dim)
+        .map(|_| 20.0 * rng.uniform() - 10.0)
+        .collect();
+    let mut out = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let b = rng.below(centers);
+        for d in 0..dim {
+            out.push((c[b * dim + d] + rng.normal()) as f32);
+        }
+    }
+    out
+}
+
+/// Points on a small integer grid: many exact distance ties and duplicates.
+pub fn grid(n: usize, dim: usize, side: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n * dim).map(|_| rng.below(side) as f32).collect()
 }

@@ -143,7 +143,7 @@ pub fn find_outliers(
 ) -> Result<(Vec<usize>, Option<Vec<f64>>, String)> {
     match p.method {
         Method::Lof => {
-            let scores = outliers::lof(*device, points, dim, p.k)?;
+            let scores = outliers::lof(device, points, dim, p.k)?;
             let idx = outliers::top_outliers(&scores, p.n);
             Ok((idx, Some(scores), format!("LOF k={}", p.k)))
         }
@@ -155,7 +155,7 @@ pub fn find_outliers(
                 max_outliers: p.n,
                 ..AdaptiveDbscanOptions::default()
             };
-            let r = outliers::adaptive_dbscan(*device, points, dim, &opts)?;
+            let r = outliers::adaptive_dbscan(device, points, dim, &opts)?;
             let mut idx = r.outliers.clone();
             idx.truncate(p.n);
             let how = format!(
