@@ -220,6 +220,21 @@ fn bad_input_gives_one_clear_error_and_no_output() {
         "missing.dcd",
         &out,
     );
+    // HDF5 output is not supported yet: refused up front, nothing written
+    let h5 = out.with_extension("h5");
+    fails(
+        &[
+            "contacts",
+            "--top",
+            s(&pdb),
+            "--traj",
+            s(&dcd),
+            "--out",
+            s(&h5),
+        ],
+        "HDF5",
+        &h5,
+    );
     // unknown atom name
     fails(
         &[

@@ -49,6 +49,21 @@ pub fn load_selected(a: &TrajArgs) -> Result<Selected> {
     })
 }
 
+/// Check, before any work, that an output path names a `.npy` file.
+pub fn npy_output(path: &Path) -> Result<()> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => Ok(()),
+        Some("h5" | "hdf5") => Err(Error::InvalidArgument(format!(
+            "{}: HDF5 output is not supported yet; write .npy instead",
+            path.display()
+        ))),
+        _ => Err(Error::InvalidArgument(format!(
+            "{}: output files must end in .npy",
+            path.display()
+        ))),
+    }
+}
+
 /// Contact maps of the selection in every frame.
 pub fn compute_maps(
     device: &Device,
@@ -61,6 +76,7 @@ pub fn compute_maps(
 }
 
 pub fn contacts(device: &Device, a: &ContactsArgs) -> Result<()> {
+    npy_output(&a.out)?;
     let s = load_selected(&a.traj)?;
     let maps = compute_maps(device, &s, a.cutoff, a.periodic)?;
     let (nf, n) = (maps.n_frames(), maps.n());
@@ -121,6 +137,7 @@ pub fn embed(device: &Device, a: &EmbedArgs) -> Result<()> {
     if a.batch == 0 {
         return Err(Error::InvalidArgument("--batch must be at least 1".into()));
     }
+    npy_output(&a.out)?;
     let enc = Encoder::load(&a.model)?;
     let (shape, input) = npy::read_npy_f32_lossless(&a.maps)?;
     let frames = check_model_input(&enc, &shape, &a.maps)?;
@@ -175,6 +192,10 @@ pub fn find_outliers(
 }
 
 pub fn outliers(device: &Device, a: &OutliersArgs) -> Result<()> {
+    npy_output(&a.out)?;
+    if let Some(p) = &a.scores_out {
+        npy_output(p)?;
+    }
     let (shape, z) = npy::read_npy_f32_lossless(&a.latent)?;
     if shape.len() != 2 {
         return Err(Error::Shape(format!(
@@ -216,6 +237,7 @@ pub fn reference_coords(path: &Path, s: &Selected) -> Result<Vec<f32>> {
 }
 
 pub fn rmsd(device: &Device, a: &RmsdArgs) -> Result<()> {
+    npy_output(&a.out)?;
     let s = load_selected(&a.traj)?;
     let reference = reference_coords(&a.reference, &s)?;
     let r = steermd::analysis::rmsd::rmsd(device, &reference, &s.frames, &s.selection)?;
