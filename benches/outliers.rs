@@ -1,6 +1,6 @@
 //! Outlier-kernel benchmarks (cpu backend, rayon's global pool).
 //!
-//! Data, 10-d f32 (see `tests/common/data.rs`):
+//! Data, 10-d f32 (see `tests/common/mod.rs`):
 //! - `normal`: i.i.d. standard normal. Chosen over a unit cube because it
 //!   gives DBSCAN structure at eps 1–2: at eps 1 a small dense core cluster
 //!   plus mostly noise, at eps 2 one large cluster with noise in the tails
@@ -10,7 +10,7 @@
 //! Sizes 10k and 80k; `examples/outliers_timing.rs` times larger sets
 //! (e.g. 200k) without criterion's repetitions.
 
-#[path = "../tests/common/data.rs"]
+#[path = "../tests/common/mod.rs"]
 mod data;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -35,10 +35,10 @@ fn neighbours(c: &mut Criterion) {
         for (name, p) in sets(n) {
             let id = format!("{name}/{n}");
             g.bench_with_input(BenchmarkId::new("knn", &id), &p, |b, p| {
-                b.iter(|| knn(Device::Cpu, black_box(p), DIM, 20).unwrap())
+                b.iter(|| knn(&Device::Cpu, black_box(p), DIM, 20).unwrap())
             });
             g.bench_with_input(BenchmarkId::new("lof", &id), &p, |b, p| {
-                b.iter(|| lof(Device::Cpu, black_box(p), DIM, 20).unwrap())
+                b.iter(|| lof(&Device::Cpu, black_box(p), DIM, 20).unwrap())
             });
         }
     }
@@ -53,7 +53,7 @@ fn clustering(c: &mut Criterion) {
             for eps in [1.0, 2.0] {
                 let id = format!("{name}/{n}/eps{eps}");
                 g.bench_with_input(BenchmarkId::new("dbscan", &id), &p, |b, p| {
-                    b.iter(|| dbscan(Device::Cpu, black_box(p), DIM, eps, 10).unwrap())
+                    b.iter(|| dbscan(&Device::Cpu, black_box(p), DIM, eps, 10).unwrap())
                 });
             }
         }

@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release --example outliers_timing -- [n ...]`
 
-#[path = "../tests/common/data.rs"]
+#[path = "../tests/common/mod.rs"]
 mod data;
 
 use std::time::Instant;
@@ -32,14 +32,14 @@ fn main() {
             ("blobs", data::blobs(n, 10, 10, 2)),
         ] {
             time(&format!("knn k=20 {name} n={n}"), || {
-                knn(Device::Cpu, &p, 10, 20).unwrap()
+                knn(&Device::Cpu, &p, 10, 20).unwrap()
             });
             time(&format!("lof k=20 {name} n={n}"), || {
-                lof(Device::Cpu, &p, 10, 20).unwrap()
+                lof(&Device::Cpu, &p, 10, 20).unwrap()
             });
             for eps in [1.0, 2.0] {
                 let r = time(&format!("dbscan eps={eps} {name} n={n}"), || {
-                    dbscan(Device::Cpu, &p, 10, eps, 10).unwrap()
+                    dbscan(&Device::Cpu, &p, 10, eps, 10).unwrap()
                 });
                 let noise = r.labels.iter().filter(|&&l| l < 0).count();
                 println!("    {} clusters, {} noise", r.n_clusters, noise);

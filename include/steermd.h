@@ -8,9 +8,308 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ One AKMA time unit in ps (the unit of the DCD timestep field).
+ */
+#define AKMA_TIME_PS 0.04888821
+
+/*
+ Marks "no core point" / "not a core point" in [`NeighborKernels::core_components`]
+ and [`NeighborKernels::border_roots`].
+ */
+#define NO_ROOT UINT32_MAX
+
+/*
+ Result code of every fallible C ABI function: 0 on success, negative on failure.
+ */
+typedef enum steermd_status {
+  /*
+   Success.
+   */
+  STEERMD_OK = 0,
+  /*
+   A required pointer argument was NULL.
+   */
+  STEERMD_ERR_NULL_POINTER = -1,
+  /*
+   An argument is out of range or unusable (also: a string that is not UTF-8).
+   */
+  STEERMD_ERR_INVALID_ARGUMENT = -2,
+  /*
+   Array sizes disagree, or a caller's output buffer is too small.
+   */
+  STEERMD_ERR_SHAPE = -3,
+  /*
+   NaN or infinite values where finite numbers are required.
+   */
+  STEERMD_ERR_NON_FINITE = -4,
+  /*
+   A file could not be opened, read or written.
+   */
+  STEERMD_ERR_IO = -5,
+  /*
+   A file is malformed, truncated or corrupt.
+   */
+  STEERMD_ERR_FORMAT = -6,
+  /*
+   A model's weights and configuration do not agree.
+   */
+  STEERMD_ERR_MODEL = -7,
+  /*
+   The requested backend is not available in this build.
+   */
+  STEERMD_ERR_BACKEND = -8,
+  /*
+   An internal error (a caught panic); please report it.
+   */
+  STEERMD_ERR_INTERNAL = -99,
+} steermd_status;
+
+/*
+ A loaded encoder (weights + configuration).
+ */
+typedef struct steermd_encoder steermd_encoder;
+
+/*
+ A topology read from a PDB file: atom names, residues, first-model coordinates.
+ */
+typedef struct steermd_topology steermd_topology;
+
+/*
+ A trajectory: frames of coordinates (nm) and optional periodic boxes (nm).
+ */
+typedef struct steermd_trajectory steermd_trajectory;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Load an encoder from a model directory holding `config.json` and
+ `model.safetensors` (as written by `tools/export_cvae.py` or
+ `tools/export_aae.py`). Release with `steermd_encoder_free`.
+
+ # Safety
+ `dir` NUL-terminated; `out` valid.
+ */
+enum steermd_status steermd_encoder_load(const char *dir, struct steermd_encoder **out);
+
+/*
+ Values per input sample (`*input_size`, e.g. `1*n*n` for a CVAE over n×n
+ contact maps, `3*N` for an AAE over N points) and latent dimension
+ (`*latent_dim`). Either output may be NULL.
+
+ # Safety
+ `enc` a valid handle; outputs NULL or valid.
+ */
+enum steermd_status steermd_encoder_shape(const struct steermd_encoder *enc,
+                                          size_t *input_size,
+                                          size_t *latent_dim);
+
+/*
+ Embed `batch` samples: `input` holds `batch * input_size` floats (contact
+ maps as 0/1 values, or point clouds in the units the model was trained on);
+ `latent` receives `batch * latent_dim` floats (the encoder's mean, mu).
+
+ # Safety
+ `enc` a valid handle; `input` valid for `input_len` reads; `latent` for
+ `latent_len` writes.
+ */
+enum steermd_status steermd_encoder_embed(const struct steermd_encoder *enc,
+                                          const float *input,
+                                          size_t batch,
+                                          size_t input_len,
+                                          float *latent,
+                                          size_t latent_len);
+
+/*
+ Release an encoder. NULL is ignored.
+
+ # Safety
+ `enc` must be NULL or a handle not yet freed.
+ */
+void steermd_encoder_free(struct steermd_encoder *enc);
+
+/*
+ Read a PDB file (first model). On success `*out` receives a handle to be
+ released with `steermd_topology_free`.
+
+ # Safety
+ `path` must be a NUL-terminated string; `out` a valid pointer.
+ */
+enum steermd_status steermd_topology_read_pdb(const char *path, struct steermd_topology **out);
+
+/*
+ Number of atoms of a topology, written to `*n_atoms`.
+
+ # Safety
+ `top` must be a handle from `steermd_topology_read_pdb`; `n_atoms` valid.
+ */
+enum steermd_status steermd_topology_n_atoms(const struct steermd_topology *top, size_t *n_atoms);
+
+/*
+ Select atoms by name: `names` is a comma-separated list such as `"CA"`.
+
+ `*n_selected` receives the number of matching atoms. Their 0-based indices
+ are written to `indices` (capacity `capacity` elements); pass `indices =
+ NULL` and `capacity = 0` to query the count only. Fails when no atom matches.
+
+ # Safety
+ `top` a valid handle; `names` NUL-terminated; `indices` NULL or valid for
+ `capacity` writes; `n_selected` valid.
+ */
+enum steermd_status steermd_topology_select(const struct steermd_topology *top,
+                                            const char *names,
+                                            size_t *indices,
+                                            size_t capacity,
+                                            size_t *n_selected);
+
+/*
+ Copy the topology's coordinates (nm, `[atom][xyz]`, `3 * n_atoms` floats) into `xyz`.
+
+ # Safety
+ `top` a valid handle; `xyz` valid for `len` writes.
+ */
+enum steermd_status steermd_topology_coordinates(const struct steermd_topology *top,
+                                                 float *xyz,
+                                                 size_t len);
+
+/*
+ Release a topology. NULL is ignored.
+
+ # Safety
+ `top` must be NULL or a handle not yet freed.
+ */
+void steermd_topology_free(struct steermd_topology *top);
+
+/*
+ Read a DCD trajectory (coordinates converted from Å to nm). On success
+ `*out` receives a handle to be released with `steermd_trajectory_free`.
+
+ # Safety
+ `path` must be a NUL-terminated string; `out` a valid pointer.
+ */
+enum steermd_status steermd_trajectory_read_dcd(const char *path, struct steermd_trajectory **out);
+
+/*
+ Frame and atom counts of a trajectory (either output pointer may be NULL).
+
+ # Safety
+ `traj` a valid handle; outputs NULL or valid.
+ */
+enum steermd_status steermd_trajectory_shape(const struct steermd_trajectory *traj,
+                                             size_t *n_frames,
+                                             size_t *n_atoms);
+
+/*
+ Copy the selected atoms of every frame into `xyz` (nm, `[frame][sel][xyz]`,
+ `n_frames * n_sel * 3` floats). `selection` holds `n_sel` 0-based atom indices.
+
+ # Safety
+ `traj` a valid handle; `selection` valid for `n_sel` reads; `xyz` for `len` writes.
+ */
+enum steermd_status steermd_trajectory_gather(const struct steermd_trajectory *traj,
+                                              const size_t *selection,
+                                              size_t n_sel,
+                                              float *xyz,
+                                              size_t len);
+
+/*
+ Release a trajectory. NULL is ignored.
+
+ # Safety
+ `traj` must be NULL or a handle not yet freed.
+ */
+void steermd_trajectory_free(struct steermd_trajectory *traj);
+
+/*
+ Contact maps of `n_frames` frames of `n_atoms` atoms each.
+
+ `xyz`: coordinates in nm, `[frame][atom][xyz]` (`n_frames * n_atoms * 3`
+ floats), already restricted to the atoms of interest (e.g. Cα).
+ `boxes`: NULL, or orthorhombic box edge lengths in nm per frame
+ (`n_frames * 3` floats) to use the minimum-image convention.
+ `cutoff`: nm; a pair is in contact when its distance is `< cutoff`; the
+ diagonal is always set. `maps` receives `n_frames * n_atoms * n_atoms`
+ bytes (0/1, row-major); `maps_len` is its capacity.
+
+ # Safety
+ Pointers valid for the stated lengths (`boxes` may be NULL).
+ */
+enum steermd_status steermd_contact_maps(const float *xyz,
+                                         size_t n_frames,
+                                         size_t n_atoms,
+                                         const float *boxes,
+                                         float cutoff,
+                                         uint8_t *maps,
+                                         size_t maps_len);
+
+/*
+ RMSD (nm) of each of `n_frames` frames to `reference` after optimal
+ superposition (translation and rotation), over `n_atoms` atoms.
+
+ `reference`: `n_atoms * 3` floats, nm. `xyz`: `n_frames * n_atoms * 3`
+ floats, nm. `out` receives `n_frames` floats (capacity `out_len`).
+
+ # Safety
+ Pointers valid for the stated lengths.
+ */
+enum steermd_status steermd_rmsd(const float *reference,
+                                 const float *xyz,
+                                 size_t n_frames,
+                                 size_t n_atoms,
+                                 float *out,
+                                 size_t out_len);
+
+/*
+ Local outlier factor of `n` points of dimension `dim` (`points`: `n * dim`
+ floats, row-major), with `n_neighbors` neighbours and scikit-learn's
+ semantics. `scores` receives `n` doubles: `negative_outlier_factor_`
+ (about -1 for inliers, more negative for outliers).
+
+ # Safety
+ Pointers valid for the stated lengths.
+ */
+enum steermd_status steermd_lof(const float *points,
+                                size_t n,
+                                size_t dim,
+                                size_t n_neighbors,
+                                double *scores,
+                                size_t scores_len);
+
+/*
+ The `count` most outlying points by score (most negative first, ties by
+ index): `indices` receives `min(count, n)` 0-based indices; `*n_written`
+ how many were written.
+
+ # Safety
+ `scores` valid for `n` reads; `indices` for `indices_len` writes; `n_written` valid.
+ */
+enum steermd_status steermd_top_outliers(const double *scores,
+                                         size_t n,
+                                         size_t count,
+                                         int64_t *indices,
+                                         size_t indices_len,
+                                         size_t *n_written);
+
+/*
+ DBSCAN of `n` points of dimension `dim` (`points`: `n * dim` floats) with
+ radius `eps` (same units as the points) and `min_samples` (neighbours within
+ `eps`, the point included, that make a core point). `labels` receives `n`
+ cluster labels (0, 1, … in scikit-learn's order; -1 = noise);
+ `*n_clusters` the number of clusters (may be NULL).
+
+ # Safety
+ Pointers valid for the stated lengths; `n_clusters` NULL or valid.
+ */
+enum steermd_status steermd_dbscan(const float *points,
+                                   size_t n,
+                                   size_t dim,
+                                   double eps,
+                                   size_t min_samples,
+                                   int64_t *labels,
+                                   size_t labels_len,
+                                   size_t *n_clusters);
 
 /*
  The message of the last error raised by a steermd call on this thread, or

@@ -1,7 +1,7 @@
 //! Outlier kernels: cpu backend against the reference backend, scikit-learn
 //! semantics on hand-built cases, determinism, and input validation.
 
-#[path = "common/data.rs"]
+#[path = "common/mod.rs"]
 mod data;
 
 use steermd::outliers::{adaptive_dbscan, dbscan, knn, lof, top_outliers, AdaptiveDbscanOptions};
@@ -73,8 +73,8 @@ fn knn_matches_reference_exactly() {
     for (name, p, dim) in sets() {
         let n = p.len() / dim;
         for k in [1, 5, 20, n - 1] {
-            let fast = knn(Device::Cpu, &p, dim, k).unwrap();
-            let slow = knn(Device::Reference, &p, dim, k).unwrap();
+            let fast = knn(&Device::Cpu, &p, dim, k).unwrap();
+            let slow = knn(&Device::Reference, &p, dim, k).unwrap();
             assert_eq!(fast.idx, slow.idx, "{name}, k = {k}: indices");
             assert_eq!(fast.dist, slow.dist, "{name}, k = {k}: distances");
         }
@@ -86,7 +86,7 @@ fn knn_tie_policy() {
     // Points 0, 2, 3 coincide; 1 and 4 are both at distance 1 from them.
     let p = [0.0f32, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0];
     for device in [Device::Cpu, Device::Reference] {
-        let r = knn(device, &p, 2, 4).unwrap();
+        let r = knn(&device, &p, 2, 4).unwrap();
         assert_eq!(r.idx_row(0), &[2, 3, 1, 4], "{device:?}");
         assert_eq!(r.idx_row(3), &[0, 2, 1, 4], "{device:?}");
         assert_eq!(r.dist_row(3), &[0.0, 0.0, 1.0, 1.0], "{device:?}");
@@ -99,8 +99,8 @@ fn lof_matches_reference_exactly() {
     for (name, p, dim) in sets() {
         let n = p.len() / dim;
         for k in [1, 20, n + 5] {
-            let fast = lof(Device::Cpu, &p, dim, k).unwrap();
-            let slow = lof(Device::Reference, &p, dim, k).unwrap();
+            let fast = lof(&Device::Cpu, &p, dim, k).unwrap();
+            let slow = lof(&Device::Reference, &p, dim, k).unwrap();
             assert_eq!(fast, slow, "{name}, n_neighbors = {k}");
             assert!(fast.iter().all(|v| v.is_finite() && *v < 0.0), "{name}");
         }
@@ -111,7 +111,7 @@ fn lof_matches_reference_exactly() {
 fn lof_flags_an_isolated_point() {
     let mut p = data::normal(300, 4, 11);
     p.extend([25.0f32, 25.0, 25.0, 25.0]);
-    let nof = lof(Device::Cpu, &p, 4, 20).unwrap();
+    let nof = lof(&Device::Cpu, &p, 4, 20).unwrap();
     assert_eq!(top_outliers(&nof, 1), vec![300]);
     assert!(nof[300] < -5.0, "{}", nof[300]);
 }
@@ -121,8 +121,8 @@ fn lof_of_many_duplicates_stays_finite() {
     // More duplicates than neighbours: sklearn's 1e-10 keeps lrd finite.
     let mut p = vec![1.0f32; 30 * 2];
     p.extend([3.0f32, 3.0]);
-    let nof = lof(Device::Cpu, &p, 2, 5).unwrap();
-    assert_eq!(nof, lof(Device::Reference, &p, 2, 5).unwrap());
+    let nof = lof(&Device::Cpu, &p, 2, 5).unwrap();
+    assert_eq!(nof, lof(&Device::Reference, &p, 2, 5).unwrap());
     assert_eq!(nof[0], -1.0);
     assert!(nof[30] < -1e9);
 }
@@ -131,7 +131,7 @@ fn lof_of_many_duplicates_stays_finite() {
 fn dbscan_matches_reference_and_sklearn_order() {
     for (name, p, dim) in sets() {
         let scale = {
-            let nn = knn(Device::Reference, &p, dim, 5).unwrap();
+            let nn = knn(&Device::Reference, &p, dim, 5).unwrap();
             let mut d = nn.dist.to_vec();
             d.sort_by(f64::total_cmp);
             d[d.len() / 2]
@@ -141,8 +141,8 @@ fn dbscan_matches_reference_and_sklearn_order() {
             if eps <= 0.0 {
                 continue;
             }
-            let fast = dbscan(Device::Cpu, &p, dim, eps, min_samples).unwrap();
-            let slow = dbscan(Device::Reference, &p, dim, eps, min_samples).unwrap();
+            let fast = dbscan(&Device::Cpu, &p, dim, eps, min_samples).unwrap();
+            let slow = dbscan(&Device::Reference, &p, dim, eps, min_samples).unwrap();
             let sk = sklearn_dbscan(&p, dim, eps, min_samples);
             let what = format!("{name}, eps = {eps}, min_samples = {min_samples}");
             assert_eq!(slow.labels, sk, "reference vs sklearn: {what}");
@@ -163,7 +163,7 @@ fn dbscan_border_point_goes_to_first_discovered_cluster() {
         30.0, // noise
     ];
     for device in [Device::Cpu, Device::Reference] {
-        let r = dbscan(device, &p, 1, 4.0, 4).unwrap();
+        let r = dbscan(&device, &p, 1, 4.0, 4).unwrap();
         // Core: 0,1,2 (B has 3 pts + border 6 within 4 of 10 → 10 has 4).
         assert_eq!(r.labels, sklearn_dbscan(&p, 1, 4.0, 4), "{device:?}");
         assert_eq!(r.labels[6], r.labels[0], "{device:?}: {:?}", r.labels);
@@ -174,7 +174,7 @@ fn dbscan_border_point_goes_to_first_discovered_cluster() {
 #[test]
 fn dbscan_eps_is_inclusive() {
     let p = [0.0f32, 0.5, 1.0, 3.0];
-    let r = dbscan(Device::Cpu, &p, 1, 0.5, 3).unwrap();
+    let r = dbscan(&Device::Cpu, &p, 1, 0.5, 3).unwrap();
     assert_eq!(r.labels, vec![0, 0, 0, -1]);
     assert_eq!(r.labels, sklearn_dbscan(&p, 1, 0.5, 3));
 }
@@ -188,9 +188,9 @@ fn results_do_not_depend_on_thread_count() {
             .build()
             .unwrap();
         pool.install(|| {
-            let nn = knn(Device::Cpu, &p, 10, 20).unwrap();
-            let nof = lof(Device::Cpu, &p, 10, 20).unwrap();
-            let db = dbscan(Device::Cpu, &p, 10, 3.0, 10).unwrap();
+            let nn = knn(&Device::Cpu, &p, 10, 20).unwrap();
+            let nof = lof(&Device::Cpu, &p, 10, 20).unwrap();
+            let db = dbscan(&Device::Cpu, &p, 10, 3.0, 10).unwrap();
             (nn, nof.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), db)
         })
     };
@@ -214,7 +214,7 @@ fn adaptive_dbscan_reaches_the_target_range() {
         max_attempts: 30,
         step: 1.5,
     };
-    let r = adaptive_dbscan(Device::Cpu, &p, 10, &options).unwrap();
+    let r = adaptive_dbscan(&Device::Cpu, &p, 10, &options).unwrap();
     assert!(
         r.reached,
         "{} outliers after {} attempts",
@@ -223,13 +223,13 @@ fn adaptive_dbscan_reaches_the_target_range() {
     );
     assert!(r.attempts > 1);
     assert!((150..=260).contains(&r.outliers.len()));
-    let direct = dbscan(Device::Cpu, &p, 10, r.eps, 10).unwrap();
+    let direct = dbscan(&Device::Cpu, &p, 10, r.eps, 10).unwrap();
     assert_eq!(direct.labels, r.labels);
     assert_eq!(direct.noise(), r.outliers);
 
     // Already in range: one attempt, eps unchanged.
     let again = adaptive_dbscan(
-        Device::Cpu,
+        &Device::Cpu,
         &p,
         10,
         &AdaptiveDbscanOptions {
@@ -252,13 +252,13 @@ fn adaptive_dbscan_reports_an_unreachable_target() {
         max_attempts: 4,
         step: 2.0,
     };
-    let r = adaptive_dbscan(Device::Cpu, &p, 3, &options).unwrap();
+    let r = adaptive_dbscan(&Device::Cpu, &p, 3, &options).unwrap();
     assert!(!r.reached);
     assert_eq!(r.attempts, 4);
     assert_eq!(r.eps, 1.0 / 8.0, "three halvings");
     assert_eq!(
         r.labels,
-        dbscan(Device::Cpu, &p, 3, r.eps, 5).unwrap().labels
+        dbscan(&Device::Cpu, &p, 3, r.eps, 5).unwrap().labels
     );
 }
 
@@ -278,16 +278,16 @@ fn bad_input_is_rejected_with_context() {
     let opts = AdaptiveDbscanOptions::default();
     // Empty, dim 0, ragged.
     for (p, dim) in [(&[][..], 2usize), (&ok[..], 0)] {
-        assert_err(knn(dev, p, dim, 1), "knn", invalid);
-        assert_err(lof(dev, p, dim, 1), "lof", invalid);
-        assert_err(dbscan(dev, p, dim, 1.0, 2), "dbscan", invalid);
-        assert_err(adaptive_dbscan(dev, p, dim, &opts), "adaptive", invalid);
+        assert_err(knn(&dev, p, dim, 1), "knn", invalid);
+        assert_err(lof(&dev, p, dim, 1), "lof", invalid);
+        assert_err(dbscan(&dev, p, dim, 1.0, 2), "dbscan", invalid);
+        assert_err(adaptive_dbscan(&dev, p, dim, &opts), "adaptive", invalid);
     }
-    assert_err(knn(dev, &ok[..7], 2, 1), "knn ragged", shape);
-    assert_err(lof(dev, &ok[..7], 2, 1), "lof ragged", shape);
-    assert_err(dbscan(dev, &ok[..7], 2, 1.0, 2), "dbscan ragged", shape);
+    assert_err(knn(&dev, &ok[..7], 2, 1), "knn ragged", shape);
+    assert_err(lof(&dev, &ok[..7], 2, 1), "lof ragged", shape);
+    assert_err(dbscan(&dev, &ok[..7], 2, 1.0, 2), "dbscan ragged", shape);
     assert_err(
-        adaptive_dbscan(dev, &ok[..7], 2, &opts),
+        adaptive_dbscan(&dev, &ok[..7], 2, &opts),
         "adaptive ragged",
         shape,
     );
@@ -296,30 +296,30 @@ fn bad_input_is_rejected_with_context() {
         let mut p = ok.clone();
         p[7] = bad;
         for e in [
-            knn(dev, &p, 2, 1).unwrap_err(),
-            lof(dev, &p, 2, 1).unwrap_err(),
-            dbscan(dev, &p, 2, 1.0, 2).unwrap_err(),
-            adaptive_dbscan(dev, &p, 2, &opts).unwrap_err(),
+            knn(&dev, &p, 2, 1).unwrap_err(),
+            lof(&dev, &p, 2, 1).unwrap_err(),
+            dbscan(&dev, &p, 2, 1.0, 2).unwrap_err(),
+            adaptive_dbscan(&dev, &p, 2, &opts).unwrap_err(),
         ] {
             assert!(matches!(e, Error::NonFinite(_)), "{e}");
             assert!(e.to_string().contains("point 3, component 1"), "{e}");
         }
     }
     // k out of range.
-    assert_err(knn(dev, &ok, 2, 0), "k = 0", invalid);
-    assert_err(knn(dev, &ok, 2, 10), "k = n", invalid);
-    assert_err(lof(dev, &ok, 2, 0), "n_neighbors = 0", invalid);
-    assert_err(lof(dev, &ok[..2], 2, 1), "lof on one point", invalid);
+    assert_err(knn(&dev, &ok, 2, 0), "k = 0", invalid);
+    assert_err(knn(&dev, &ok, 2, 10), "k = n", invalid);
+    assert_err(lof(&dev, &ok, 2, 0), "n_neighbors = 0", invalid);
+    assert_err(lof(&dev, &ok[..2], 2, 1), "lof on one point", invalid);
     // eps and min_samples.
     for eps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        assert_err(dbscan(dev, &ok, 2, eps, 2), "eps", invalid);
+        assert_err(dbscan(&dev, &ok, 2, eps, 2), "eps", invalid);
         let o = AdaptiveDbscanOptions {
             eps,
             ..opts.clone()
         };
-        assert_err(adaptive_dbscan(dev, &ok, 2, &o), "adaptive eps", invalid);
+        assert_err(adaptive_dbscan(&dev, &ok, 2, &o), "adaptive eps", invalid);
     }
-    assert_err(dbscan(dev, &ok, 2, 1.0, 0), "min_samples", invalid);
+    assert_err(dbscan(&dev, &ok, 2, 1.0, 0), "min_samples", invalid);
     for o in [
         AdaptiveDbscanOptions {
             min_samples: 0,
@@ -343,11 +343,15 @@ fn bad_input_is_rejected_with_context() {
             ..opts.clone()
         },
     ] {
-        assert_err(adaptive_dbscan(dev, &ok, 2, &o), &format!("{o:?}"), invalid);
+        assert_err(
+            adaptive_dbscan(&dev, &ok, 2, &o),
+            &format!("{o:?}"),
+            invalid,
+        );
     }
     // The reference device validates identically.
     assert_err(
-        knn(Device::Reference, &ok, 2, 10),
+        knn(&Device::Reference, &ok, 2, 10),
         "reference k = n",
         invalid,
     );

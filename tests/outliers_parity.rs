@@ -58,7 +58,7 @@ fn knn_matches_sklearn_kneighbors() {
         let (idx, _) = npy::<i64>(&format!("outliers/{name}_knn_idx.npy"));
         let k = shape[1];
         for device in DEVICES {
-            let r = knn(device, &x, dim, k).unwrap();
+            let r = knn(&device, &x, dim, k).unwrap();
             let got: Vec<i64> = r.idx.iter().map(|&i| i64::from(i)).collect();
             assert_eq!(got, idx, "{name} on {device:?}: neighbour indices");
             let worst = r
@@ -81,7 +81,7 @@ fn lof_matches_sklearn_negative_outlier_factor() {
     for (name, x, dim) in sets() {
         let (nof, _) = npy::<f64>(&format!("outliers/{name}_lof_nof.npy"));
         for device in DEVICES {
-            let got = lof(device, &x, dim, 20).unwrap();
+            let got = lof(&device, &x, dim, 20).unwrap();
             assert_eq!(got.len(), nof.len());
             let (worst, at) = got
                 .iter()
@@ -116,7 +116,7 @@ fn dbscan_labels_equal_sklearn_outright() {
         let eps = case["eps"].as_f64().unwrap();
         let min_samples = case["min_samples"].as_u64().unwrap() as usize;
         for device in DEVICES {
-            let r = dbscan(device, &x, shape[1], eps, min_samples).unwrap();
+            let r = dbscan(&device, &x, shape[1], eps, min_samples).unwrap();
             // Identical, not just up to renumbering: clusters are numbered in
             // sklearn's discovery order and shared border points go where
             // sklearn puts them.

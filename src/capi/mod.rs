@@ -14,6 +14,28 @@
 #![deny(missing_docs)]
 #![allow(non_camel_case_types)]
 
+mod encoder;
+mod io;
+mod kernels;
 mod status;
 
+pub use encoder::*;
+pub use io::*;
+pub use kernels::*;
 pub use status::*;
+
+#[cfg(test)]
+mod tests {
+    /// The committed header must equal what cbindgen generates from the current
+    /// sources; regenerate with `STEERMD_UPDATE_HEADER=1 cargo build`.
+    #[test]
+    fn c_header_is_current() {
+        let generated = include_str!(concat!(env!("OUT_DIR"), "/steermd.h"));
+        let committed_path = concat!(env!("CARGO_MANIFEST_DIR"), "/include/steermd.h");
+        let committed = std::fs::read_to_string(committed_path).expect("include/steermd.h exists");
+        assert!(
+            generated == committed,
+            "include/steermd.h is stale: regenerate it with `STEERMD_UPDATE_HEADER=1 cargo build` and commit it"
+        );
+    }
+}

@@ -64,7 +64,7 @@ pub struct AdaptiveDbscanResult {
 /// `max_attempts` runs, and returns that last run with `reached` telling
 /// whether the target was met.
 pub fn adaptive_dbscan(
-    device: Device,
+    device: &Device,
     points: &[f32],
     dim: usize,
     options: &AdaptiveDbscanOptions,

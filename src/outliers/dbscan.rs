@@ -38,7 +38,7 @@ impl Dbscan {
 /// clusters from a union-find over core–core edges, then border points are
 /// assigned. Requires `eps > 0` finite and `min_samples >= 1`.
 pub fn dbscan(
-    device: Device,
+    device: &Device,
     points: &[f32],
     dim: usize,
     eps: f64,
@@ -51,7 +51,7 @@ pub fn dbscan(
 
 /// DBSCAN on already-validated input.
 pub(crate) fn run(
-    device: Device,
+    device: &Device,
     points: &[f32],
     dim: usize,
     n: usize,

@@ -36,7 +36,7 @@ impl Knn {
 /// `[n][dim]`) among the others, as scikit-learn's
 /// `NearestNeighbors().fit(X).kneighbors(n_neighbors=k)` (query = training
 /// set, self excluded). Requires `1 <= k < n`.
-pub fn knn(device: Device, points: &[f32], dim: usize, k: usize) -> Result<Knn> {
+pub fn knn(device: &Device, points: &[f32], dim: usize, k: usize) -> Result<Knn> {
     let n = validate::points("knn", points, dim)?;
     if k == 0 || k >= n {
         return Err(Error::InvalidArgument(format!(

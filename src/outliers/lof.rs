@@ -18,7 +18,7 @@ use crate::outliers::validate;
 /// - `nof(i) = −mean_{j∈N(i)} lrd(j) / lrd(i)`.
 ///
 /// Means use numpy's pairwise summation. Requires `n >= 2`, `n_neighbors >= 1`.
-pub fn lof(device: Device, points: &[f32], dim: usize, n_neighbors: usize) -> Result<Vec<f64>> {
+pub fn lof(device: &Device, points: &[f32], dim: usize, n_neighbors: usize) -> Result<Vec<f64>> {
     let n = validate::points("lof", points, dim)?;
     if n_neighbors == 0 {
         return Err(Error::InvalidArgument(

@@ -4,6 +4,7 @@
 mod analysis;
 mod neighbors;
 mod nn;
+mod qcp;
 
 /// Fast CPU kernels (rayon thread pool, f32 data with f64 where accuracy needs it).
 #[derive(Clone, Copy, Debug, Default)]

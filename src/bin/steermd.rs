@@ -1,5 +1,0 @@
-//! The `steermd` command-line tool.
-
-fn main() {
-    println!("steermd {}", steermd::VERSION);
-}

@@ -1,0 +1,166 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// ML-steered MD kernels: contact maps, RMSD, encoder inference, outlier detection.
+#[derive(Parser, Debug)]
+#[command(name = "steermd", version, about)]
+pub struct Cli {
+    /// Compute device: cpu, reference, cuda[:N] or hip[:N].
+    #[arg(long, global = true, default_value = "cpu")]
+    pub device: String,
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Contact maps of selected atoms for every frame of a trajectory.
+    Contacts(ContactsArgs),
+    /// Embed contact maps (or point clouds) with a trained encoder.
+    Embed(EmbedArgs),
+    /// Pick outliers among latent vectors (LOF or DBSCAN).
+    Outliers(OutliersArgs),
+    /// RMSD (nm) of every frame to a reference after optimal superposition.
+    Rmsd(RmsdArgs),
+    /// The whole agent step: contacts -> embed -> outliers (-> RMSD ranking), printed.
+    Agent(AgentArgs),
+}
+
+/// Where the frames come from.
+#[derive(Args, Debug)]
+pub struct TrajArgs {
+    /// Topology and atom names (PDB).
+    #[arg(long)]
+    pub top: PathBuf,
+    /// Trajectory (DCD); coordinates in Å on disk, nm in steermd.
+    #[arg(long)]
+    pub traj: PathBuf,
+    /// Comma-separated atom names to select (e.g. CA).
+    #[arg(long, default_value = "CA")]
+    pub select: String,
+}
+
+/// `steermd contacts`.
+#[derive(Args, Debug)]
+pub struct ContactsArgs {
+    #[command(flatten)]
+    pub traj: TrajArgs,
+    /// Contact cutoff, nm (pairs closer than this are in contact).
+    #[arg(long, default_value_t = 0.8)]
+    pub cutoff: f32,
+    /// Use the trajectory's periodic box (minimum image).
+    #[arg(long)]
+    pub periodic: bool,
+    /// Dense maps, uint8 [frames, n, n] (.npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write DeepDriveMD sparse COO maps: PREFIX.data.npy (int16 rows then
+    /// cols, per frame) and PREFIX.offsets.npy (int64, frames + 1).
+    #[arg(long, value_name = "PREFIX")]
+    pub coo_out: Option<PathBuf>,
+}
+
+/// `steermd embed`.
+#[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// Model directory (config.json + model.safetensors).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Input maps (.npy, [frames, n, n], uint8 or float32) or point clouds
+    /// ([frames, 3, N] float32) matching the model's input shape.
+    #[arg(long, alias = "points")]
+    pub maps: PathBuf,
+    /// Latent vectors, float32 [frames, latent] (.npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Frames per inference batch.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+}
+
+/// Outlier method.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Local outlier factor (scikit-learn semantics).
+    Lof,
+    /// DBSCAN noise points (adaptive eps when a target range is given).
+    Dbscan,
+}
+
+/// Outlier-detection settings shared by `outliers` and `agent`.
+#[derive(Args, Debug, Clone)]
+pub struct OutlierParams {
+    /// Detection method.
+    #[arg(long, value_enum, default_value = "lof")]
+    pub method: Method,
+    /// LOF neighbours.
+    #[arg(long, default_value_t = 20)]
+    pub k: usize,
+    /// DBSCAN radius (latent units); the starting point of the adaptive search.
+    #[arg(long, default_value_t = 1.3)]
+    pub eps: f64,
+    /// DBSCAN core-point threshold (neighbours including the point itself).
+    #[arg(long, default_value_t = 10)]
+    pub min_samples: usize,
+    /// How many outliers to return at most (LOF: the most negative scores;
+    /// DBSCAN: the upper end of the adaptive-eps target range).
+    #[arg(long, default_value_t = 10)]
+    pub n: usize,
+    /// DBSCAN: adapt eps until at least this many points are noise.
+    #[arg(long)]
+    pub min_outliers: Option<usize>,
+}
+
+/// `steermd outliers`.
+#[derive(Args, Debug)]
+pub struct OutliersArgs {
+    /// Latent vectors, float32 or float64 [points, dim] (.npy).
+    #[arg(long)]
+    pub latent: PathBuf,
+    #[command(flatten)]
+    pub params: OutlierParams,
+    /// Outlier indices, int64 (.npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write per-point scores (LOF negative outlier factor, float64) (.npy).
+    #[arg(long)]
+    pub scores_out: Option<PathBuf>,
+}
+
+/// `steermd rmsd`.
+#[derive(Args, Debug)]
+pub struct RmsdArgs {
+    /// Reference structure (PDB) with the same atoms as the topology.
+    #[arg(long = "ref")]
+    pub reference: PathBuf,
+    #[command(flatten)]
+    pub traj: TrajArgs,
+    /// RMSD per frame, nm, float32 (.npy).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `steermd agent`.
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub traj: TrajArgs,
+    /// Model directory (config.json + model.safetensors).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Contact cutoff, nm.
+    #[arg(long, default_value_t = 0.8)]
+    pub cutoff: f32,
+    #[command(flatten)]
+    pub params: OutlierParams,
+    /// Folded reference (PDB): rank picked outliers by lowest RMSD to it.
+    #[arg(long = "ref")]
+    pub reference: Option<PathBuf>,
+}

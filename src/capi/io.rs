@@ -1,0 +1,220 @@
+//! C ABI: topologies (PDB) and trajectories (DCD) as opaque handles.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status};
+use crate::frames::Frames;
+use crate::io::{dcd, pdb};
+
+/// A topology read from a PDB file: atom names, residues, first-model coordinates.
+pub struct steermd_topology {
+    topology: pdb::Topology,
+    frames: Frames,
+}
+
+/// A trajectory: frames of coordinates (nm) and optional periodic boxes (nm).
+pub struct steermd_trajectory {
+    frames: Frames,
+}
+
+/// Read a PDB file (first model). On success `*out` receives a handle to be
+/// released with `steermd_topology_free`.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `out` a valid pointer.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_topology_read_pdb(
+    path: *const c_char,
+    out: *mut *mut steermd_topology,
+) -> steermd_status {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        // SAFETY: caller contract above.
+        let path = unsafe { c_str(path, "path") }?;
+        let (topology, frames) = pdb::read_pdb(Path::new(path))?;
+        let handle = Box::new(steermd_topology { topology, frames });
+        // SAFETY: `out` is non-null and writable per the caller contract.
+        unsafe { *out = Box::into_raw(handle) };
+        Ok(())
+    })
+}
+
+/// Number of atoms of a topology, written to `*n_atoms`.
+///
+/// # Safety
+/// `top` must be a handle from `steermd_topology_read_pdb`; `n_atoms` valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_topology_n_atoms(
+    top: *const steermd_topology,
+    n_atoms: *mut usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let top = unsafe { top.as_ref() }.ok_or_else(|| null("top"))?;
+        // SAFETY: caller contract above.
+        let n = unsafe { n_atoms.as_mut() }.ok_or_else(|| null("n_atoms"))?;
+        *n = top.topology.atoms.len();
+        Ok(())
+    })
+}
+
+/// Select atoms by name: `names` is a comma-separated list such as `"CA"`.
+///
+/// `*n_selected` receives the number of matching atoms. Their 0-based indices
+/// are written to `indices` (capacity `capacity` elements); pass `indices =
+/// NULL` and `capacity = 0` to query the count only. Fails when no atom matches.
+///
+/// # Safety
+/// `top` a valid handle; `names` NUL-terminated; `indices` NULL or valid for
+/// `capacity` writes; `n_selected` valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_topology_select(
+    top: *const steermd_topology,
+    names: *const c_char,
+    indices: *mut usize,
+    capacity: usize,
+    n_selected: *mut usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let top = unsafe { top.as_ref() }.ok_or_else(|| null("top"))?;
+        // SAFETY: caller contract above.
+        let names = unsafe { c_str(names, "names") }?;
+        // SAFETY: caller contract above.
+        let n_out = unsafe { n_selected.as_mut() }.ok_or_else(|| null("n_selected"))?;
+        let list: Vec<&str> = names
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let sel = top.topology.select_names(&list)?;
+        *n_out = sel.len();
+        if indices.is_null() && capacity == 0 {
+            return Ok(());
+        }
+        // SAFETY: caller contract above.
+        let out = unsafe { out_slice(indices, capacity, sel.len(), "indices") }?;
+        out.copy_from_slice(&sel);
+        Ok(())
+    })
+}
+
+/// Copy the topology's coordinates (nm, `[atom][xyz]`, `3 * n_atoms` floats) into `xyz`.
+///
+/// # Safety
+/// `top` a valid handle; `xyz` valid for `len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_topology_coordinates(
+    top: *const steermd_topology,
+    xyz: *mut f32,
+    len: usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let top = unsafe { top.as_ref() }.ok_or_else(|| null("top"))?;
+        let src = top.frames.frame(0);
+        // SAFETY: caller contract above.
+        unsafe { out_slice(xyz, len, src.len(), "xyz") }?.copy_from_slice(src);
+        Ok(())
+    })
+}
+
+/// Release a topology. NULL is ignored.
+///
+/// # Safety
+/// `top` must be NULL or a handle not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_topology_free(top: *mut steermd_topology) {
+    if !top.is_null() {
+        // SAFETY: created by Box::into_raw in steermd_topology_read_pdb, freed once.
+        drop(unsafe { Box::from_raw(top) });
+    }
+}
+
+/// Read a DCD trajectory (coordinates converted from Å to nm). On success
+/// `*out` receives a handle to be released with `steermd_trajectory_free`.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `out` a valid pointer.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_trajectory_read_dcd(
+    path: *const c_char,
+    out: *mut *mut steermd_trajectory,
+) -> steermd_status {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        // SAFETY: caller contract above.
+        let path = unsafe { c_str(path, "path") }?;
+        let frames = dcd::read_dcd(Path::new(path))?;
+        // SAFETY: `out` is non-null and writable per the caller contract.
+        unsafe { *out = Box::into_raw(Box::new(steermd_trajectory { frames })) };
+        Ok(())
+    })
+}
+
+/// Frame and atom counts of a trajectory (either output pointer may be NULL).
+///
+/// # Safety
+/// `traj` a valid handle; outputs NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_trajectory_shape(
+    traj: *const steermd_trajectory,
+    n_frames: *mut usize,
+    n_atoms: *mut usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let t = unsafe { traj.as_ref() }.ok_or_else(|| null("traj"))?;
+        // SAFETY: caller contract above (NULL allowed).
+        if let Some(n) = unsafe { n_frames.as_mut() } {
+            *n = t.frames.n_frames();
+        }
+        // SAFETY: caller contract above (NULL allowed).
+        if let Some(n) = unsafe { n_atoms.as_mut() } {
+            *n = t.frames.n_atoms;
+        }
+        Ok(())
+    })
+}
+
+/// Copy the selected atoms of every frame into `xyz` (nm, `[frame][sel][xyz]`,
+/// `n_frames * n_sel * 3` floats). `selection` holds `n_sel` 0-based atom indices.
+///
+/// # Safety
+/// `traj` a valid handle; `selection` valid for `n_sel` reads; `xyz` for `len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_trajectory_gather(
+    traj: *const steermd_trajectory,
+    selection: *const usize,
+    n_sel: usize,
+    xyz: *mut f32,
+    len: usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let t = unsafe { traj.as_ref() }.ok_or_else(|| null("traj"))?;
+        // SAFETY: caller contract above.
+        let sel = unsafe { in_slice(selection, n_sel, "selection") }?;
+        let coords = t.frames.gather(sel)?;
+        // SAFETY: caller contract above.
+        unsafe { out_slice(xyz, len, coords.len(), "xyz") }?.copy_from_slice(&coords);
+        Ok(())
+    })
+}
+
+/// Release a trajectory. NULL is ignored.
+///
+/// # Safety
+/// `traj` must be NULL or a handle not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_trajectory_free(traj: *mut steermd_trajectory) {
+    if !traj.is_null() {
+        // SAFETY: created by Box::into_raw in steermd_trajectory_read_dcd, freed once.
+        drop(unsafe { Box::from_raw(traj) });
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command of README.md: installs what the tests need on a fresh
+# Debian machine (gfortran for the Fortran example), then checks formatting,
+# lints and runs the whole test suite. Reference data is committed under
+# tests/data (regenerate by hand with tools/make_reference.py); no Python
+# package is needed here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq gcc gfortran >/dev/null
+fi
+
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo test --no-fail-fast
