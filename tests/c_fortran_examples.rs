@@ -17,7 +17,11 @@ fn root() -> &'static Path {
 fn static_lib() -> PathBuf {
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_steermd"));
     let lib = exe.parent().unwrap().join("libsteermd.a");
-    assert!(lib.exists(), "{} was not built", lib.display());
+    assert!(
+        lib.exists(),
+        "{} was not built: run `cargo build --lib` first (tools/test.sh does)",
+        lib.display()
+    );
     lib
 }
 

@@ -15,4 +15,7 @@ fi
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+# The C and Fortran example tests link target/debug/libsteermd.a, which
+# `cargo test` alone does not produce.
+cargo build --lib
 cargo test --no-fail-fast
