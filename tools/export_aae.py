@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from export_cvae import load_state_dict  # shared checkpoint loader (tools/ is on sys.path)
+
 FORWARD_AAE = (
     "x: float32 [B, 3+num_features, num_points] (channels = x,y,z[,features]; points along the "
     "last axis, in residue order -- the convolutions slide along the point index). "
@@ -43,17 +45,6 @@ FORWARD_AAE = (
     "activation). No BatchNorm, no dropout. In eval mode the AAE embedding z is exactly mu "
     "(no reparametrization noise); logstd is not exported."
 )
-
-
-def _load_state_dict(path):
-    import torch
-
-    obj = torch.load(path, map_location="cpu", weights_only=False)
-    if isinstance(obj, dict) and "model_state_dict" in obj:
-        obj = obj["model_state_dict"]
-    if not isinstance(obj, dict):
-        raise TypeError(f"{path}: expected a state_dict, got {type(obj)}")
-    return obj
 
 
 def build_model(cfg: dict):
@@ -181,7 +172,7 @@ def export_aae(config_path, state_dict_path, out_dir) -> tuple[dict, dict]:
     with open(config_path) as f:
         cfg = json.load(f)
     model = build_model(cfg)
-    model.load_state_dict(_load_state_dict(state_dict_path))
+    model.load_state_dict(load_state_dict(state_dict_path))
     return export_aae_model(model, cfg, out_dir)
 
 

@@ -52,7 +52,7 @@ FORWARD_CVAE = (
 )
 
 
-def _load_state_dict(path):
+def load_state_dict(path):
     import torch
 
     obj = torch.load(path, map_location="cpu", weights_only=False)
@@ -210,7 +210,7 @@ def export_cvae(config_path, state_dict_path, out_dir) -> tuple[dict, dict]:
     with open(config_path) as f:
         cfg = json.load(f)
     model = build_model(cfg)
-    model.load_state_dict(_load_state_dict(state_dict_path))
+    model.load_state_dict(load_state_dict(state_dict_path))
     return export_cvae_model(model, cfg, out_dir)
 
 
