@@ -63,6 +63,22 @@ fn picked_frames(stdout: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Linker flags for libhdf5 when the library was built with the `hdf5` feature.
+fn hdf5_link_flags() -> Vec<String> {
+    if !cfg!(feature = "hdf5") {
+        return Vec::new();
+    }
+    let out = Command::new("pkg-config")
+        .args(["--libs", "hdf5"])
+        .output()
+        .expect("pkg-config runs (tools/test.sh installs it)");
+    assert!(out.status.success(), "pkg-config finds no hdf5");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
 /// Compile `sources` with `compiler` (plus `flags`) against the static library,
 /// run the program on the shipped sample and return its standard output.
 fn run_example(compiler: &str, sources: &[PathBuf], flags: &[&str]) -> String {
@@ -84,6 +100,7 @@ fn run_example(compiler: &str, sources: &[PathBuf], flags: &[&str]) -> String {
         .arg(&exe)
         .arg(static_lib())
         .args(["-lpthread", "-ldl", "-lm"])
+        .args(hdf5_link_flags())
         .output()
         .unwrap();
     assert!(

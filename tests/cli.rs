@@ -97,6 +97,31 @@ fn contacts_match_mdanalysis() {
     assert_eq!(offsets, want_offsets);
 }
 
+#[cfg(feature = "hdf5")]
+#[test]
+fn contacts_h5_in_deepdrivemd_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("maps.h5");
+    ok(&[
+        "contacts",
+        "--top",
+        s(&data("villin.pdb")),
+        "--traj",
+        s(&data("villin.dcd")),
+        "--out",
+        s(&out),
+    ]);
+    let f = hdf5_metno::File::open(&out).unwrap();
+    let rows: Vec<hdf5_metno::types::VarLenArray<i16>> =
+        f.dataset("contact_map").unwrap().read_raw().unwrap();
+    let (_, want) = read_npy::<i16>(&data("villin_contacts_coo_data.npy")).unwrap();
+    let got: Vec<i16> = rows.iter().flat_map(|r| r.as_slice().to_vec()).collect();
+    assert!(
+        got == want,
+        "HDF5 contact_map differs from MDAnalysis' COO reference"
+    );
+}
+
 #[test]
 fn rmsd_matches_mdtraj() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,10 +245,10 @@ fn bad_input_gives_one_clear_error_and_no_output() {
         "missing.dcd",
         &out,
     );
-    // HDF5 output is not supported yet: refused up front, nothing written
+    // HDF5 output without the `hdf5` feature: refused up front, nothing written
     let h5 = out.with_extension("h5");
-    fails(
-        &[
+    if !cfg!(feature = "hdf5") {
+        let args = [
             "contacts",
             "--top",
             s(&pdb),
@@ -231,10 +256,21 @@ fn bad_input_gives_one_clear_error_and_no_output() {
             s(&dcd),
             "--out",
             s(&h5),
-        ],
-        "HDF5",
-        &h5,
-    );
+        ];
+        fails(&args, "hdf5", &h5);
+    }
+    // any other extension
+    let txt = out.with_extension("txt");
+    let args = [
+        "contacts",
+        "--top",
+        s(&pdb),
+        "--traj",
+        s(&dcd),
+        "--out",
+        s(&txt),
+    ];
+    fails(&args, ".npy", &txt);
     // unknown atom name
     fails(
         &[

@@ -1,14 +1,17 @@
-//! File formats: PDB topology/coordinates, DCD trajectories, NPY arrays.
+//! File formats: PDB topology/coordinates, DCD trajectories, NPY arrays,
+//! HDF5 contact maps (feature `hdf5`).
 //!
 //! Files hold Å where their format says so (PDB, DCD); everything returned
 //! is converted to nm.
 
 pub mod dcd;
+pub mod h5;
 pub mod npy;
 pub mod pdb;
 
 pub use dcd::{
     read_dcd, read_dcd_for, read_dcd_header, write_dcd, DcdHeader, DcdWriteOptions, DcdWriter,
 };
+pub use h5::write_contact_maps_h5;
 pub use npy::{read_npy, read_npy_f32_lossless, write_npy, NpyElement};
 pub use pdb::{read_pdb, write_pdb, Atom, Topology};

@@ -58,7 +58,8 @@ pub struct ContactsArgs {
     /// Use the trajectory's periodic box (minimum image).
     #[arg(long)]
     pub periodic: bool,
-    /// Dense maps, uint8 [frames, n, n] (.npy).
+    /// Dense maps, uint8 [frames, n, n] (.npy), or DeepDriveMD's sparse
+    /// `contact_map` dataset (.h5, needs the `hdf5` feature).
     #[arg(long)]
     pub out: PathBuf,
     /// Also write DeepDriveMD sparse COO maps: PREFIX.data.npy (int16 rows then

@@ -53,10 +53,6 @@ pub fn load_selected(a: &TrajArgs) -> Result<Selected> {
 pub fn npy_output(path: &Path) -> Result<()> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => Ok(()),
-        Some("h5" | "hdf5") => Err(Error::InvalidArgument(format!(
-            "{}: HDF5 output is not supported yet; write .npy instead",
-            path.display()
-        ))),
         _ => Err(Error::InvalidArgument(format!(
             "{}: output files must end in .npy",
             path.display()
@@ -76,7 +72,19 @@ pub fn compute_maps(
 }
 
 pub fn contacts(device: &Device, a: &ContactsArgs) -> Result<()> {
-    npy_output(&a.out)?;
+    let hdf5 = matches!(
+        a.out.extension().and_then(|e| e.to_str()),
+        Some("h5" | "hdf5")
+    );
+    if hdf5 && !cfg!(feature = "hdf5") {
+        return Err(Error::InvalidArgument(format!(
+            "{}: HDF5 output needs steermd built with `--features hdf5`; write .npy instead",
+            a.out.display()
+        )));
+    }
+    if !hdf5 {
+        npy_output(&a.out)?;
+    }
     let s = load_selected(&a.traj)?;
     let maps = compute_maps(device, &s, a.cutoff, a.periodic)?;
     let (nf, n) = (maps.n_frames(), maps.n());
@@ -89,7 +97,11 @@ pub fn contacts(device: &Device, a: &ContactsArgs) -> Result<()> {
             &offsets,
         )?;
     }
-    npy::write_npy(&a.out, &[nf, n, n], maps.dense_u8())?;
+    if hdf5 {
+        steermd::io::write_contact_maps_h5(&a.out, &maps)?;
+    } else {
+        npy::write_npy(&a.out, &[nf, n, n], maps.dense_u8())?;
+    }
     println!(
         "contacts: {nf} frames, {n} atoms, cutoff {} nm -> {}",
         a.cutoff,

@@ -114,7 +114,7 @@ impl<'a> Reader<'a> {
         })?;
         let len = usize::try_from(len)
             .ok()
-            .filter(|&l| want.map_or(true, |w| w == l))
+            .filter(|&l| want.is_none_or(|w| w == l))
             .ok_or_else(|| {
                 let exp = want.map(|w| format!(", expected {w}")).unwrap_or_default();
                 self.err(format!(

@@ -112,7 +112,7 @@ impl<T: Scalar> KdTree<T> {
         let pad = self.dim_padded - dim;
         for side in [&lo, &hi] {
             self.bounds.extend(side.iter().map(|&x| T::from_f32(x)));
-            self.bounds.extend(std::iter::repeat(T::ZERO).take(pad));
+            self.bounds.extend(std::iter::repeat_n(T::ZERO, pad));
         }
         self.nodes.push(Node {
             start: start as u32,
