@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export_cvae import load_state_dict  # shared checkpoint loader (tools/ is on sys.path)
+from export_cvae import load_state_dict, write_model_dir  # shared helpers (tools/ is on sys.path)
 
 FORWARD_AAE = (
     "x: float32 [B, 3+num_features, num_points] (channels = x,y,z[,features]; points along the "
@@ -55,7 +55,6 @@ def build_model(cfg: dict):
 
 def export_aae_model(model, cfg: dict, out_dir) -> tuple[dict, dict]:
     from torch import nn
-    from safetensors.numpy import save_file
 
     model.eval()
     enc = model.encoder  # mdlearn.nn.modules.conv1d_encoder.Conv1dEncoder
@@ -158,13 +157,7 @@ def export_aae_model(model, cfg: dict, out_dir) -> tuple[dict, dict]:
             "The encoder itself applies no preprocessing."),
         "mdlearn_constructor": {k: v for k, v in cfg.items()},
     }
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
-              str(out / "model.safetensors"), metadata={"format": "pt"})
-    with open(out / "config.json", "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
+    write_model_dir(out_dir, config, tensors)
     return config, tensors
 
 

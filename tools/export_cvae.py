@@ -63,6 +63,19 @@ def load_state_dict(path):
     return obj
 
 
+def write_model_dir(out_dir, config: dict, tensors: dict) -> None:
+    """Write ``config.json`` and ``model.safetensors`` (float32) into ``out_dir``."""
+    from safetensors.numpy import save_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
+              str(out / "model.safetensors"), metadata={"format": "pt"})
+    with open(out / "config.json", "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+
+
 def build_model(cfg: dict):
     """Construct mdlearn's SymmetricConv2dVAE from constructor args ``cfg``."""
     from mdlearn.nn.models.vae.symmetric_conv2d_vae import SymmetricConv2dVAE
@@ -96,7 +109,6 @@ def export_cvae_model(model, cfg: dict, out_dir) -> tuple[dict, dict]:
     ``out_dir`` (config.json, model.safetensors).
     """
     from torch import nn
-    from safetensors.numpy import save_file
 
     model.eval()
     enc = model.encoder  # mdlearn.nn.modules.conv2d_encoder.Conv2dEncoder
@@ -195,13 +207,7 @@ def export_cvae_model(model, cfg: dict, out_dir) -> tuple[dict, dict]:
     if act_info and "negative_slope" in act_info:
         config["negative_slope"] = act_info["negative_slope"]
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
-              str(out / "model.safetensors"), metadata={"format": "pt"})
-    with open(out / "config.json", "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
+    write_model_dir(out_dir, config, tensors)
     return config, tensors
 
 

@@ -196,17 +196,7 @@ impl CvaeConfig {
 
     /// Names of the tensors this configuration needs.
     pub fn tensor_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        for prefix in (0..self.filters.len())
-            .map(|i| format!("conv.{i}"))
-            .chain((0..self.affine_widths.len()).map(|j| format!("dense.{j}")))
-            .chain(["mu".to_string()])
-        {
-            names.push(format!("{prefix}.bias"));
-            names.push(format!("{prefix}.weight"));
-        }
-        names.sort();
-        names
+        crate::nn::model::layer_tensor_names(self.filters.len(), self.affine_widths.len())
     }
 }
 

@@ -121,6 +121,20 @@ pub(crate) fn chunk_size(max_sample_elems: usize) -> usize {
     (CHUNK_ELEMS / max_sample_elems.max(1)).clamp(1, MAX_CHUNK)
 }
 
+/// Sorted tensor names of an encoder with `n_conv` conv layers, `n_dense`
+/// dense layers and a `mu` head: `conv.{i}.{bias,weight}`, `dense.{j}.…`, `mu.…`.
+pub(crate) fn layer_tensor_names(n_conv: usize, n_dense: usize) -> Vec<String> {
+    let prefixes = (0..n_conv)
+        .map(|i| format!("conv.{i}"))
+        .chain((0..n_dense).map(|j| format!("dense.{j}")))
+        .chain(["mu".to_string()]);
+    let mut names: Vec<String> = prefixes
+        .flat_map(|p| [format!("{p}.bias"), format!("{p}.weight")])
+        .collect();
+    names.sort();
+    names
+}
+
 /// Read `dir/config.json` of model `kind` with `from_doc`, check its
 /// `tensor_names` list (when present) against the architecture's, and open
 /// `dir/model.safetensors`.
