@@ -9,7 +9,9 @@
 //! [`Device`]:
 //! - [`analysis`]: contact maps and RMSD after optimal superposition,
 //! - [`nn`]: CVAE (contact-map) and AAE (point-cloud) encoder inference,
-//! - [`outliers`]: exact k-nearest neighbours, LOF, DBSCAN.
+//! - [`outliers`]: exact k-nearest neighbours, LOF, DBSCAN,
+//! - [`forcefield`]: Amber-style force fields with OBC2 implicit solvent,
+//! - [`integrate`]: Langevin and velocity-Verlet dynamics, constraints, minimization.
 //!
 //! Units follow OpenMM everywhere: nm, ps, kJ/mol, amu, K, elementary charge.
 //! Every fallible function returns [`Result`]; the C ABI in [`capi`] maps the
@@ -19,7 +21,9 @@ pub mod analysis;
 pub mod backend;
 pub mod capi;
 pub mod error;
+pub mod forcefield;
 pub mod frames;
+pub mod integrate;
 pub mod io;
 pub mod nn;
 pub mod outliers;

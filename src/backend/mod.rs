@@ -1,7 +1,7 @@
 //! Backend selection: every kernel goes through a [`Backend`].
 //!
 //! A backend implements one kernel trait per domain ([`AnalysisKernels`],
-//! [`NnKernels`], [`NeighborKernels`]). Public APIs validate their input once
+//! [`NnKernels`], [`NeighborKernels`], [`ForceKernels`]). Public APIs validate their input once
 //! and then call the kernels of the backend that a [`Device`] names, so adding
 //! a backend never changes the public API.
 //!
@@ -16,13 +16,16 @@ pub mod cpu;
 pub mod reference;
 
 pub use crate::analysis::kernels::AnalysisKernels;
+pub use crate::forcefield::kernels::ForceKernels;
 pub use crate::nn::kernels::NnKernels;
 pub use crate::outliers::kernels::NeighborKernels;
 
 use crate::error::{Error, Result};
 
 /// A compute backend: one implementation of every kernel family.
-pub trait Backend: AnalysisKernels + NnKernels + NeighborKernels + Send + Sync {
+pub trait Backend:
+    AnalysisKernels + NnKernels + NeighborKernels + ForceKernels + Send + Sync
+{
     /// Short lowercase name (`cpu`, `reference`, `cuda`, `hip`).
     fn name(&self) -> &'static str;
 }

@@ -2,6 +2,7 @@
 //! domain beside this one.
 
 mod analysis;
+mod forces;
 mod neighbors;
 mod nn;
 mod qcp;

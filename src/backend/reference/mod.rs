@@ -2,6 +2,7 @@
 //! it matters. Slow by design; every faster backend is tested against it.
 
 mod analysis;
+mod forces;
 mod neighbors;
 mod nn;
 

@@ -1,0 +1,68 @@
+//! The force-kernel contract every backend implements.
+//!
+//! A backend turns a validated [`System`] into a [`ForceEvaluator`]: an object
+//! that owns whatever per-system state the backend needs (neighbour lists,
+//! scratch buffers, device memory) and computes energies and forces for a
+//! set of force groups on demand. Integrators and the minimizer only see this
+//! trait, so they run unchanged on any backend.
+
+use super::system::{BoxVectors, System, MAX_FORCE_GROUPS};
+use crate::error::Result;
+
+/// Bit mask selecting every force group.
+pub const ALL_GROUPS: u32 = u32::MAX;
+
+/// Energies and forces of one evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForceOutput {
+    /// Force on each particle, kJ/mol/nm.
+    pub forces: Vec<[f64; 3]>,
+    /// Potential energy of each force group, kJ/mol (0 for groups not asked for).
+    pub group_energies: [f64; MAX_FORCE_GROUPS],
+}
+
+impl ForceOutput {
+    /// Zeroed output for `n` particles.
+    pub fn new(n: usize) -> Self {
+        ForceOutput {
+            forces: vec![[0.0; 3]; n],
+            group_energies: [0.0; MAX_FORCE_GROUPS],
+        }
+    }
+
+    /// Total potential energy over all groups, kJ/mol.
+    pub fn potential_energy(&self) -> f64 {
+        self.group_energies.iter().sum()
+    }
+
+    /// Reset forces and energies to zero, resizing to `n` particles.
+    pub fn clear(&mut self, n: usize) {
+        self.forces.clear();
+        self.forces.resize(n, [0.0; 3]);
+        self.group_energies = [0.0; MAX_FORCE_GROUPS];
+    }
+}
+
+/// Computes energies and forces of one system (state kept between calls).
+pub trait ForceEvaluator: Send {
+    /// Overwrite `out` with the forces (kJ/mol/nm) and per-group energies
+    /// (kJ/mol) of the force groups whose bit is set in `groups`.
+    ///
+    /// `positions`: nm, one per particle. `box_vectors`: nm, required when the
+    /// system is periodic. Inputs are validated by the caller (finite, right
+    /// length); implementations must give the same result for any thread
+    /// count (deterministic reduction order).
+    fn compute(
+        &mut self,
+        positions: &[[f64; 3]],
+        box_vectors: Option<&BoxVectors>,
+        groups: u32,
+        out: &mut ForceOutput,
+    ) -> Result<()>;
+}
+
+/// Force kernels of a backend.
+pub trait ForceKernels {
+    /// Prepare an evaluator for `system` (already validated).
+    fn force_evaluator(&self, system: &System) -> Result<Box<dyn ForceEvaluator>>;
+}

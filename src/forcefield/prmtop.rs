@@ -1,0 +1,1 @@
+//! Reader for Amber `prmtop` topologies and `inpcrd`/`rst7` coordinates.

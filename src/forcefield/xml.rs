@@ -1,0 +1,1 @@
+//! Reader for OpenMM's serialized `System` XML (`XmlSerializer.serialize`).

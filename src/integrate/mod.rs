@@ -1,0 +1,1 @@
+//! Dynamics: integrators, constraints, minimization, reporters.
