@@ -8,8 +8,8 @@
 /// Maximum number of force groups (as in OpenMM: 0..=31).
 pub const MAX_FORCE_GROUPS: usize = 32;
 
-/// Coulomb constant 1/(4πε₀) in kJ·nm/(mol·e²), OpenMM's `ONE_4PI_EPS0`.
-pub const ONE_4PI_EPS0: f64 = 138.935456;
+/// Coulomb constant 1/(4πε₀) in kJ·nm/(mol·e²), OpenMM's `ONE_4PI_EPS0` (CODATA 2018).
+pub const ONE_4PI_EPS0: f64 = 138.935_457_644_381_98;
 
 /// A periodic box: the three box vectors a, b, c (rows), nm, in OpenMM's
 /// reduced form (a along x, b in the xy plane, c anywhere with c_z > 0).
