@@ -298,6 +298,10 @@ pub struct GbsaObcForce {
     pub offset: f64,
     /// Solvent probe radius, nm (0.14).
     pub probe_radius: f64,
+    /// Coulomb constant used by the GB terms, kJ·nm/(mol·e²):
+    /// [`ONE_4PI_EPS0`] for `GBSAOBCForce`; the `CustomGBForce` OBC2 of
+    /// OpenMM's `customgbforces.py` hard-codes 138.935485 in its expressions.
+    pub coulomb_constant: f64,
     /// One entry per particle.
     pub particles: Vec<ObcParticle>,
 }
@@ -314,6 +318,7 @@ impl Default for GbsaObcForce {
             kappa: 0.0,
             offset: 0.009,
             probe_radius: 0.14,
+            coulomb_constant: ONE_4PI_EPS0,
             particles: Vec::new(),
         }
     }
