@@ -17,6 +17,7 @@ pub mod xml;
 
 pub use kernels::{ForceEvaluator, ForceKernels, ForceOutput, ALL_GROUPS};
 pub use system::*;
+pub use xml::{parse_system_xml, read_system_xml};
 
 use crate::backend::Device;
 use crate::error::{Error, Result};
