@@ -443,3 +443,533 @@ fn wrong_atom_count_pdb_is_a_shape_error() {
         e => panic!("{e:?}"),
     }
 }
+
+// ---------------------------------------------------------------- prmtop
+
+use steermd::forcefield::{read_inpcrd, read_prmtop, Constraints, ImplicitSolvent, PrmtopOptions};
+
+/// Relative closeness (exact zeros compare equal only to zero).
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    a == b || (a - b).abs() <= rel * a.abs().max(b.abs())
+}
+
+/// Compare two lists as multisets: sort both by key and compare the value
+/// vectors element by element; returns the number of bit-identical values.
+fn same_multiset<K: Ord + std::fmt::Debug + Clone>(
+    what: &str,
+    mut a: Vec<(K, Vec<f64>)>,
+    mut b: Vec<(K, Vec<f64>)>,
+    rel: f64,
+) -> (usize, usize) {
+    assert_eq!(a.len(), b.len(), "{what}: counts differ");
+    let ord = |x: &(K, Vec<f64>), y: &(K, Vec<f64>)| {
+        x.0.cmp(&y.0).then_with(|| {
+            x.1.iter()
+                .zip(&y.1)
+                .map(|(p, q)| p.total_cmp(q))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    };
+    a.sort_by(ord);
+    b.sort_by(ord);
+    let (mut exact, mut total) = (0, 0);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.0, y.0, "{what}: keys differ");
+        for (p, q) in x.1.iter().zip(&y.1) {
+            assert!(
+                close(*p, *q, rel),
+                "{what} {:?}: {:?} vs {:?}",
+                x.0,
+                x.1,
+                y.1
+            );
+            exact += usize::from(p.to_bits() == q.to_bits());
+            total += 1;
+        }
+    }
+    (exact, total)
+}
+
+/// Parameter-by-parameter comparison of a prmtop-built System with the
+/// System OpenMM serialised (`want`). Force order and types must agree;
+/// groups are not compared (the reference script put force i in group i,
+/// OpenMM's createSystem leaves every force in group 0, as steermd does).
+fn compare_systems(case: &str, got: &System, want: &System) -> (usize, usize) {
+    let rel = 1e-12;
+    let mut tally = (0, 0);
+    let mut add = |t: (usize, usize)| {
+        tally.0 += t.0;
+        tally.1 += t.1;
+    };
+    let idx = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .map(|(i, &m)| (i, vec![m]))
+            .collect::<Vec<_>>()
+    };
+    add(same_multiset(
+        &format!("{case} masses"),
+        idx(&got.masses),
+        idx(&want.masses),
+        rel,
+    ));
+    let cons = |s: &System| {
+        s.constraints
+            .iter()
+            .map(|c| ((c.i.min(c.j), c.i.max(c.j)), vec![c.distance]))
+            .collect::<Vec<_>>()
+    };
+    add(same_multiset(
+        &format!("{case} constraints"),
+        cons(got),
+        cons(want),
+        rel,
+    ));
+    assert_eq!(got.default_box, want.default_box, "{case}");
+    assert_eq!(got.forces.len(), want.forces.len(), "{case}: force count");
+    for (k, (g, w)) in got.forces.iter().zip(&want.forces).enumerate() {
+        let what = format!("{case} force {k} ({})", w.kind.type_name());
+        assert_eq!(g.kind.type_name(), w.kind.type_name(), "{what}");
+        assert_eq!(g.name, w.name, "{what}");
+        match (&g.kind, &w.kind) {
+            (ForceKind::HarmonicBond(a), ForceKind::HarmonicBond(b)) => {
+                assert_eq!(a.periodic, b.periodic);
+                let f = |x: &steermd::forcefield::HarmonicBondForce| {
+                    x.bonds
+                        .iter()
+                        .map(|t| ((t.i.min(t.j), t.i.max(t.j)), vec![t.length, t.k]))
+                        .collect::<Vec<_>>()
+                };
+                add(same_multiset(&what, f(a), f(b), rel));
+            }
+            (ForceKind::HarmonicAngle(a), ForceKind::HarmonicAngle(b)) => {
+                assert_eq!(a.periodic, b.periodic);
+                let f = |x: &steermd::forcefield::HarmonicAngleForce| {
+                    x.angles
+                        .iter()
+                        .map(|t| {
+                            let [i, j, k] = t.ijk;
+                            ((i.min(k), j, i.max(k)), vec![t.angle, t.k])
+                        })
+                        .collect::<Vec<_>>()
+                };
+                add(same_multiset(&what, f(a), f(b), rel));
+            }
+            (ForceKind::PeriodicTorsion(a), ForceKind::PeriodicTorsion(b)) => {
+                assert_eq!(a.periodic, b.periodic);
+                let f = |x: &steermd::forcefield::PeriodicTorsionForce| {
+                    x.torsions
+                        .iter()
+                        .map(|t| {
+                            let [i, j, k, l] = t.ijkl;
+                            let key = if (i, j) <= (l, k) {
+                                [i, j, k, l]
+                            } else {
+                                [l, k, j, i]
+                            };
+                            ((key, t.periodicity), vec![t.phase, t.k])
+                        })
+                        .collect::<Vec<_>>()
+                };
+                add(same_multiset(&what, f(a), f(b), rel));
+            }
+            (ForceKind::Nonbonded(a), ForceKind::Nonbonded(b)) => {
+                assert_eq!(a.method, b.method, "{what}");
+                assert_eq!(a.cutoff, b.cutoff, "{what}");
+                assert_eq!(a.switch_distance, b.switch_distance, "{what}");
+                assert_eq!(
+                    a.reaction_field_dielectric, b.reaction_field_dielectric,
+                    "{what}"
+                );
+                assert_eq!(
+                    a.use_dispersion_correction, b.use_dispersion_correction,
+                    "{what}"
+                );
+                assert_eq!(a.ewald_error_tolerance, b.ewald_error_tolerance, "{what}");
+                let p = |x: &steermd::forcefield::NonbondedForce| {
+                    x.particles
+                        .iter()
+                        .enumerate()
+                        .map(|(i, q)| (i, vec![q.charge, q.sigma, q.epsilon]))
+                        .collect::<Vec<_>>()
+                };
+                add(same_multiset(&format!("{what} particles"), p(a), p(b), rel));
+                let e = |x: &steermd::forcefield::NonbondedForce| {
+                    x.exceptions
+                        .iter()
+                        .map(|t| {
+                            (
+                                (t.i.min(t.j), t.i.max(t.j)),
+                                vec![t.charge_prod, t.sigma, t.epsilon],
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                };
+                let (ea, eb) = (e(a), e(b));
+                let mut keys: Vec<_> = ea.iter().map(|x| x.0).collect();
+                keys.sort();
+                keys.dedup();
+                assert_eq!(keys.len(), ea.len(), "{what}: duplicate exceptions");
+                add(same_multiset(&format!("{what} exceptions"), ea, eb, rel));
+            }
+            (ForceKind::GbsaObc(a), ForceKind::GbsaObc(b)) => {
+                let settings = |x: &steermd::forcefield::GbsaObcForce| {
+                    (
+                        x.flavor,
+                        x.method,
+                        [
+                            x.cutoff,
+                            x.solute_dielectric,
+                            x.solvent_dielectric,
+                            x.surface_area_energy,
+                            x.kappa,
+                            x.offset,
+                            x.probe_radius,
+                            x.coulomb_constant,
+                        ],
+                    )
+                };
+                assert_eq!(settings(a), settings(b), "{what}");
+                let p = |x: &steermd::forcefield::GbsaObcForce| {
+                    x.particles
+                        .iter()
+                        .enumerate()
+                        .map(|(i, q)| (i, vec![q.charge, q.radius, q.scale]))
+                        .collect::<Vec<_>>()
+                };
+                add(same_multiset(&format!("{what} particles"), p(a), p(b), rel));
+            }
+            (
+                ForceKind::CmMotionRemover { frequency: a },
+                ForceKind::CmMotionRemover { frequency: b },
+            ) => {
+                assert_eq!(a, b)
+            }
+            (a, b) => panic!("{what}: {a:?} vs {b:?}"),
+        }
+    }
+    tally
+}
+
+/// PrmtopOptions from a case's reference.json "settings".
+fn options_from_settings(case: &str) -> PrmtopOptions {
+    let r = reference(case);
+    let s = &r["settings"];
+    let d = &s["defaults_in_effect"];
+    let method = match s["nonbondedMethod"].as_str().unwrap() {
+        "NoCutoff" => NonbondedMethod::NoCutoff,
+        "CutoffNonPeriodic" => NonbondedMethod::CutoffNonPeriodic,
+        "CutoffPeriodic" => NonbondedMethod::CutoffPeriodic,
+        m => panic!("{m}"),
+    };
+    let cutoff = s["nonbondedCutoff"]
+        .as_str()
+        .map_or(1.0, |c| c.trim_end_matches(" nm").parse().unwrap());
+    PrmtopOptions {
+        nonbonded_method: method,
+        nonbonded_cutoff: cutoff,
+        constraints: match s["constraints"].as_str().unwrap() {
+            "HBonds" => Constraints::HBonds,
+            "AllBonds" => Constraints::AllBonds,
+            "None" => Constraints::None,
+            c => panic!("{c}"),
+        },
+        implicit_solvent: (s["implicitSolvent"].as_str() == Some("OBC2"))
+            .then_some(ImplicitSolvent::Obc2),
+        solute_dielectric: d["soluteDielectric"].as_f64().unwrap(),
+        solvent_dielectric: d["solventDielectric"].as_f64().unwrap(),
+        implicit_solvent_kappa: None,
+        rigid_water: d["rigidWater"].as_bool().unwrap(),
+        remove_cm_motion: d["removeCMMotion"].as_bool().unwrap(),
+        ..PrmtopOptions::default()
+    }
+}
+
+#[test]
+fn prmtop_system_equals_openmm_system_xml() {
+    for (case, file) in [
+        ("prmtop_mbondi2", "villin.prmtop"),
+        ("prmtop_mbondi3_cutoff", "villin_mbondi3.prmtop"),
+    ] {
+        let prm = read_prmtop(data(&format!("{case}/{file}"))).unwrap();
+        let opts = options_from_settings(case);
+        let got = prm.create_system(&opts).unwrap();
+        got.validate().unwrap();
+        let want = read_system_xml(data(&format!("{case}/system.xml"))).unwrap();
+        let (exact, total) = compare_systems(case, &got, &want);
+        // Same operations as OpenMM's Python: every parameter is bit-identical.
+        assert_eq!(
+            exact, total,
+            "{case}: {exact} of {total} values bit-identical"
+        );
+        assert!(got.forces.iter().all(|f| f.group == 0));
+        check_against_reference_types(case, &got);
+    }
+}
+
+/// Force order, counts and settings as reference.json lists them.
+fn check_against_reference_types(case: &str, sys: &System) {
+    let mut s = sys.clone();
+    for (k, f) in s.forces.iter_mut().enumerate() {
+        f.group = k as u8;
+    }
+    check_against_reference(case, &s);
+}
+
+#[test]
+fn prmtop_topology_and_inpcrd() {
+    let prm = read_prmtop(data("prmtop_mbondi2/villin.prmtop")).unwrap();
+    assert_eq!(prm.n_atoms(), 582);
+    let top = prm.topology();
+    let (pdb_top, _, _) = read_pdb_positions(data("prmtop_mbondi2/input.pdb")).unwrap();
+    assert_eq!(top.n_atoms(), pdb_top.n_atoms());
+    for (i, (a, b)) in top.atoms.iter().zip(&pdb_top.atoms).enumerate() {
+        assert_eq!(
+            (&a.name, &a.res_name, a.res_seq),
+            (&b.name, &b.res_name, b.res_seq),
+            "atom {i}"
+        );
+        assert!(
+            a.element.eq_ignore_ascii_case(&b.element),
+            "atom {i}: {a:?} {b:?}"
+        );
+    }
+    assert_eq!(top.select_names(&["CA"]).unwrap().len(), 35);
+    assert_eq!(prm.box_vectors(), None);
+
+    let inp = read_inpcrd(data("prmtop_mbondi2/villin.inpcrd")).unwrap();
+    let want = positions_npy("prmtop_mbondi2");
+    assert_eq!(inp.positions.len(), want.len());
+    for (i, (p, w)) in inp.positions.iter().zip(&want).enumerate() {
+        assert_eq!(p.map(f64::to_bits), w.map(f64::to_bits), "atom {i}");
+    }
+    assert_eq!(inp.velocities, None);
+    assert_eq!(inp.box_vectors, None);
+    assert_eq!(inp.time, Some(0.0));
+}
+
+/// Velocities and a truncated-octahedron box, bit for bit as OpenMM 8.6.1's
+/// AmberInpcrdFile (getPositions/getVelocities/getBoxVectors in nm, nm/ps).
+#[test]
+fn inpcrd_velocities_and_box_as_openmm() {
+    let text = [
+        "test",
+        "    3  1.2500000e+01",
+        "  25.1600000  14.1600000  19.4400000  24.3500000  13.7300000  19.8700000",
+        "  18.6400000  15.5800000  27.0400000",
+        "   0.1234567  -0.7654321   1.0000001  -0.3333333   0.4444444   0.5555555",
+        "   0.0101010  -0.0202020   0.9999999",
+        "  61.2340000  61.2340000  61.2340000 109.4712190 109.4712190 109.4712190",
+    ]
+    .join("\n");
+    let text = text.as_str();
+    let inp = steermd::forcefield::parse_inpcrd(text, Path::new("t.rst7")).unwrap();
+    let bits = |v: &[[f64; 3]]| v.iter().map(|r| r.map(f64::to_bits)).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&inp.positions),
+        vec![
+            [0x400420c49ba5e354, 0x3ff6a7ef9db22d0f, 0x3fff1a9fbe76c8b5],
+            [0x40037ae147ae147c, 0x3ff5f7ced916872c, 0x3fffcac083126e98],
+            [0x3ffdd2f1a9fbe76d, 0x3ff8ed916872b021, 0x4005a1cac083126f],
+        ]
+    );
+    assert_eq!(
+        bits(inp.velocities.as_ref().unwrap()),
+        vec![
+            [0x3fd0297670cc5038, 0xbff90d1262531268, 0x40005d2f3614074b],
+            [0xbfe5d193fee49cd9, 0x3fed176ffe862677, 0x3ff22ea5ff13d80a],
+            [0x3f95285033d29dfb, 0xbfa5285033d29dfb, 0x40005d2eff2b75a3],
+        ]
+    );
+    assert_eq!(
+        bits(&inp.box_vectors.unwrap()),
+        vec![
+            [0x40187e5c91d14e3c, 0, 0],
+            [0xc000543da070b70c, 0x401717c0f085f734, 0],
+            [0xc000543da070b70c, 0xc00717c0c1a1caad, 0x4013ffbaa40dd55d],
+        ]
+    );
+    assert_eq!(inp.time, Some(12.5));
+    // cut inside the coordinates: no layout fits
+    let short: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let e = steermd::forcefield::parse_inpcrd(&short, Path::new("t.rst7")).unwrap_err();
+    assert!(e.to_string().contains("do not fit 3 atoms"), "{e}");
+    // a corrupt field
+    let bad = text.replace("14.1600000", "14.16O0000");
+    match steermd::forcefield::parse_inpcrd(&bad, Path::new("t.rst7")).unwrap_err() {
+        Error::Parse {
+            line: 3, message, ..
+        } => assert!(message.contains("14.16O0000"), "{message}"),
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn prmtop_options_variants() {
+    let prm = read_prmtop(data("prmtop_mbondi2/villin.prmtop")).unwrap();
+    let base = PrmtopOptions::default();
+    // no constraints, no GB: all bonds kept, rf dielectric stays 78.3
+    let s = prm.create_system(&base).unwrap();
+    assert!(s.constraints.is_empty());
+    let kinds: Vec<_> = s.forces.iter().map(|f| f.kind.type_name()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "HarmonicBondForce",
+            "HarmonicAngleForce",
+            "PeriodicTorsionForce",
+            "NonbondedForce",
+            "CMMotionRemover"
+        ]
+    );
+    let ForceKind::HarmonicBond(b) = &s.forces[0].kind else {
+        panic!()
+    };
+    assert_eq!(b.bonds.len(), 293 + 296);
+    let ForceKind::Nonbonded(nb) = &s.forces[3].kind else {
+        panic!()
+    };
+    assert_eq!(nb.reaction_field_dielectric, 78.3);
+    // all bonds constrained: no harmonic bonds left (unless flexible)
+    let s = prm
+        .create_system(&PrmtopOptions {
+            constraints: Constraints::AllBonds,
+            ..base.clone()
+        })
+        .unwrap();
+    assert_eq!(s.constraints.len(), 293 + 296);
+    let ForceKind::HarmonicBond(b) = &s.forces[0].kind else {
+        panic!()
+    };
+    assert!(b.bonds.is_empty());
+    let s = prm
+        .create_system(&PrmtopOptions {
+            constraints: Constraints::AllBonds,
+            flexible_constraints: true,
+            remove_cm_motion: false,
+            ..base.clone()
+        })
+        .unwrap();
+    let ForceKind::HarmonicBond(b) = &s.forces[0].kind else {
+        panic!()
+    };
+    assert_eq!(b.bonds.len(), 293 + 296);
+    assert_eq!(s.forces.len(), 4);
+    // salt: OpenMM switches to the CustomGBForce OBC2
+    let s = prm
+        .create_system(&PrmtopOptions {
+            implicit_solvent: Some(ImplicitSolvent::Obc2),
+            implicit_solvent_salt_conc: 0.15,
+            nonbonded_method: NonbondedMethod::CutoffNonPeriodic,
+            switch_distance: Some(0.8),
+            ..base.clone()
+        })
+        .unwrap();
+    s.validate().unwrap();
+    let ForceKind::GbsaObc(g) = &s.forces[4].kind else {
+        panic!()
+    };
+    assert_eq!(g.flavor, steermd::forcefield::ObcFlavor::CustomGbObc2);
+    let kappa = 50.33355 * (0.15f64 / 78.5 / 298.15).sqrt() * 7.3;
+    assert_eq!(g.kappa, kappa);
+    assert_eq!(g.coulomb_constant, 138.935485);
+    let ForceKind::Nonbonded(nb) = &s.forces[3].kind else {
+        panic!()
+    };
+    assert_eq!(
+        (nb.reaction_field_dielectric, nb.switch_distance),
+        (1.0, Some(0.8))
+    );
+    // options OpenMM rejects
+    for (opts, needle) in [
+        (
+            PrmtopOptions {
+                nonbonded_method: NonbondedMethod::CutoffPeriodic,
+                ..base.clone()
+            },
+            "needs a periodic system",
+        ),
+        (
+            PrmtopOptions {
+                nonbonded_method: NonbondedMethod::CutoffNonPeriodic,
+                switch_distance: Some(1.2),
+                ..base.clone()
+            },
+            "too large",
+        ),
+        (
+            PrmtopOptions {
+                constraints: Constraints::HAngles,
+                ..base.clone()
+            },
+            "HAngles",
+        ),
+    ] {
+        let e = prm.create_system(&opts).unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+}
+
+#[test]
+fn bad_prmtops_name_section_and_line() {
+    // truncated: the file ends inside SCNB_SCALE_FACTOR
+    let err = read_prmtop(data("bad/truncated.prmtop")).unwrap_err();
+    match &err {
+        Error::Parse { line, message, .. } => {
+            assert_eq!(*line, 1835, "{err}");
+            assert!(
+                message.contains("SCNB_SCALE_FACTOR") && message.contains("truncated"),
+                "{err}"
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    let text = std::fs::read_to_string(data("prmtop_mbondi2/villin.prmtop")).unwrap();
+    let p = Path::new("v.prmtop");
+    // a corrupt number in CHARGE (line 44 is its first data line)
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[42], "%FLAG CHARGE");
+    let corrupt = text.replacen(&lines[44][..16], "  1.8404X694E+00", 1);
+    match steermd::forcefield::parse_prmtop(&corrupt, p).unwrap_err() {
+        Error::Parse {
+            line: 45, message, ..
+        } => {
+            assert!(
+                message.contains("CHARGE") && message.contains("1.8404X694E+00"),
+                "{message}"
+            )
+        }
+        e => panic!("{e:?}"),
+    }
+    // an atom pointer out of range in BONDS_INC_HYDROGEN
+    let at = text.find("%FLAG BONDS_INC_HYDROGEN").unwrap();
+    let data_start = at + text[at..].find("(10I8)\n").unwrap() + 7;
+    let mut bad = text.clone();
+    bad.replace_range(data_start..data_start + 8, "   99999");
+    let e = steermd::forcefield::parse_prmtop(&bad, p)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("BONDS_INC_HYDROGEN") && e.contains("99999"),
+        "{e}"
+    );
+    // a missing section
+    let cut = text.replacen("%FLAG MASS", "%FLAG MASS_GONE", 1);
+    let e = steermd::forcefield::parse_prmtop(&cut, p).unwrap_err();
+    assert!(
+        matches!(&e, Error::Format { message, .. } if message.contains("MASS")),
+        "{e:?}"
+    );
+    // not a prmtop at all
+    let e = read_prmtop(data("ildn_obc_nocutoff/input.pdb")).unwrap_err();
+    assert!(matches!(e, Error::Parse { line: 1, .. }), "{e:?}");
+    // missing file
+    let e = read_prmtop(data("nope.prmtop")).unwrap_err();
+    assert!(
+        matches!(&e, Error::Io { path, .. } if path.ends_with("nope.prmtop")),
+        "{e:?}"
+    );
+    let e = read_inpcrd(data("nope.inpcrd")).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+}

@@ -16,6 +16,10 @@ mod validate;
 pub mod xml;
 
 pub use kernels::{ForceEvaluator, ForceKernels, ForceOutput, ALL_GROUPS};
+pub use prmtop::{
+    parse_inpcrd, parse_prmtop, read_inpcrd, read_prmtop, Constraints, ImplicitSolvent, Inpcrd,
+    Prmtop, PrmtopOptions,
+};
 pub use system::*;
 pub use xml::{parse_system_xml, read_system_xml};
 

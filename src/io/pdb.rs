@@ -338,10 +338,23 @@ fn box_from_cell(v: [f64; 6]) -> std::result::Result<Option<BoxVectors>, String>
             v[0], v[1], v[2], v[3], v[4], v[5]
         )
     };
-    if a_len < 0.0 || b_len < 0.0 || c_len < 0.0 {
-        return Err(bad());
-    }
     let (alpha, beta, gamma) = (v[3] * PI / 180.0, v[4] * PI / 180.0, v[5] * PI / 180.0);
+    compute_periodic_box_vectors([a_len, b_len, c_len], [alpha, beta, gamma])
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+/// OpenMM's `computePeriodicBoxVectors` (openmm.app.internal.unitcell):
+/// edge lengths (nm) and angles α, β, γ (radians) → box vectors in reduced
+/// form, operation by operation (entries below 1e-6 set to 0; Python's
+/// `round`, which rounds half to even). `None` when the cell is degenerate.
+pub(crate) fn compute_periodic_box_vectors(
+    [a_len, b_len, c_len]: [f64; 3],
+    [alpha, beta, gamma]: [f64; 3],
+) -> Option<BoxVectors> {
+    if !(a_len > 0.0 && b_len > 0.0 && c_len > 0.0) {
+        return None;
+    }
     let mut a = [a_len, 0.0, 0.0];
     let mut b = [b_len * gamma.cos(), b_len * gamma.sin(), 0.0];
     let cx = c_len * beta.cos();
@@ -353,20 +366,16 @@ fn box_from_cell(v: [f64; 6]) -> std::result::Result<Option<BoxVectors>, String>
             *x = 0.0;
         }
     }
-    // Reduced form (Python's round() rounds half to even).
+    if !(b[1] > 0.0 && c[2] > 0.0) {
+        return None;
+    }
     let sub =
         |u: [f64; 3], w: [f64; 3], k: f64| [u[0] - w[0] * k, u[1] - w[1] * k, u[2] - w[2] * k];
-    if !(b[1] > 0.0 && cz.is_finite() && c[2] > 0.0) {
-        return Err(bad());
-    }
     c = sub(c, b, (c[1] / b[1]).round_ties_even());
     c = sub(c, a, (c[0] / a[0]).round_ties_even());
     b = sub(b, a, (b[0] / a[0]).round_ties_even());
     let out = [a, b, c];
-    if out.iter().flatten().any(|x| !x.is_finite()) {
-        return Err(bad());
-    }
-    Ok(Some(out))
+    out.iter().flatten().all(|x| x.is_finite()).then_some(out)
 }
 
 /// Element from an atom name: its first letter (`CA` → `C`, `1HB` → `H`).
