@@ -973,3 +973,92 @@ fn bad_prmtops_name_section_and_line() {
     let e = read_inpcrd(data("nope.inpcrd")).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e:?}");
 }
+
+// ---------------------------------------------------------------- loader
+
+use steermd::forcefield::{load_system_input, SystemInput};
+
+#[test]
+fn load_system_input_xml_and_prmtop() {
+    for case in CASES {
+        let l = load_system_input(&SystemInput::Xml {
+            xml: data(&format!("{case}/system.xml")),
+            pdb: data(&format!("{case}/input.pdb")),
+        })
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(l.positions, positions_npy(case), "{case}");
+        assert_eq!(l.topology.n_atoms(), l.system.n_particles());
+        assert_eq!(l.velocities, None);
+        let want_box = reference(case)["box_nm"].as_array().is_some();
+        assert_eq!(l.box_vectors.is_some(), want_box, "{case}");
+    }
+    for (case, file) in [
+        ("prmtop_mbondi2", "villin.prmtop"),
+        ("prmtop_mbondi3_cutoff", "villin_mbondi3.prmtop"),
+    ] {
+        let l = load_system_input(&SystemInput::Prmtop {
+            prmtop: data(&format!("{case}/{file}")),
+            inpcrd: data("prmtop_mbondi2/villin.inpcrd"),
+            options: options_from_settings(case),
+        })
+        .unwrap();
+        assert_eq!(l.positions, positions_npy(case));
+        assert_eq!(l.box_vectors, None);
+        let want = read_system_xml(data(&format!("{case}/system.xml"))).unwrap();
+        compare_systems(case, &l.system, &want);
+    }
+}
+
+#[test]
+fn load_system_input_errors() {
+    let e = load_system_input(&SystemInput::Xml {
+        xml: data("ildn_obc_nocutoff/system.xml"),
+        pdb: data("bad/wrong_atom_count.pdb"),
+    })
+    .unwrap_err();
+    match &e {
+        Error::Shape(m) => assert!(m.contains("PDB has 561 atoms, system has 582"), "{m}"),
+        e => panic!("{e:?}"),
+    }
+    let e = load_system_input(&SystemInput::Xml {
+        xml: data("bad/unknown_force.xml"),
+        pdb: data("ildn_obc_nocutoff/input.pdb"),
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("AmoebaMultipoleForce"), "{e}");
+    let e = load_system_input(&SystemInput::Prmtop {
+        prmtop: data("bad/truncated.prmtop"),
+        inpcrd: data("prmtop_mbondi2/villin.inpcrd"),
+        options: PrmtopOptions::default(),
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::Parse { .. }), "{e:?}");
+    // a periodic system whose PDB has no CRYST1 falls back to the XML box
+    let dir = tempfile::tempdir().unwrap();
+    let pdb = dir.path().join("nobox.pdb");
+    let text = std::fs::read_to_string(data("ildn_obc_cutoff_switch_periodic/input.pdb")).unwrap();
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.starts_with("CRYST1"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&pdb, stripped).unwrap();
+    let l = load_system_input(&SystemInput::Xml {
+        xml: data("ildn_obc_cutoff_switch_periodic/system.xml"),
+        pdb: pdb.clone(),
+    })
+    .unwrap();
+    assert_eq!(l.box_vectors, l.system.default_box);
+    // a non-finite coordinate
+    let nan = std::fs::read_to_string(data("ildn_obc_nocutoff/input.pdb"))
+        .unwrap()
+        .replacen("  25.160", "     nan", 1);
+    let p = dir.path().join("nan.pdb");
+    std::fs::write(&p, nan).unwrap();
+    let e = load_system_input(&SystemInput::Xml {
+        xml: data("ildn_obc_nocutoff/system.xml"),
+        pdb: p,
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::Parse { line: 2, .. }), "{e:?}");
+}
