@@ -1062,3 +1062,62 @@ fn load_system_input_errors() {
     .unwrap_err();
     assert!(matches!(e, Error::Parse { line: 2, .. }), "{e:?}");
 }
+
+/// GB variants beyond tests/data/ff (tools/make_ff_gb_variants.py): OpenMM's
+/// System with only its GB force, against steermd's prmtop System reduced
+/// the same way. Covers the salt (CustomGBForce OBC2 with κ, cutoff shift,
+/// ACE) and no-surface-area paths of both the prmtop builder and the
+/// CustomGBForce recogniser, bit for bit.
+#[test]
+fn prmtop_gb_variants_equal_openmm() {
+    let prm = read_prmtop(data("prmtop_mbondi2/villin.prmtop")).unwrap();
+    let base = PrmtopOptions::default();
+    let cases = [
+        (
+            "salt_cutoff",
+            PrmtopOptions {
+                nonbonded_method: NonbondedMethod::CutoffNonPeriodic,
+                nonbonded_cutoff: 1.2,
+                constraints: Constraints::HBonds,
+                implicit_solvent: Some(ImplicitSolvent::Obc2),
+                implicit_solvent_salt_conc: 0.15,
+                ..base.clone()
+            },
+        ),
+        (
+            "kappa_nosa",
+            PrmtopOptions {
+                implicit_solvent: Some(ImplicitSolvent::Obc2),
+                implicit_solvent_kappa: Some(0.7),
+                ace_surface_area: false,
+                ..base.clone()
+            },
+        ),
+        (
+            "nosa_dielectrics",
+            PrmtopOptions {
+                implicit_solvent: Some(ImplicitSolvent::Obc2),
+                ace_surface_area: false,
+                solute_dielectric: 2.0,
+                solvent_dielectric: 80.0,
+                ..base.clone()
+            },
+        ),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ff_gb_variants");
+    for (name, opts) in cases {
+        let want = read_system_xml(dir.join(format!("{name}.xml"))).unwrap();
+        let mut got = prm.create_system(&opts).unwrap();
+        got.forces
+            .retain(|f| matches!(f.kind, ForceKind::GbsaObc(_)));
+        let (exact, total) = compare_systems(name, &got, &want);
+        assert_eq!(exact, total, "{name}");
+        let ForceKind::GbsaObc(g) = &got.forces[0].kind else {
+            unreachable!()
+        };
+        let custom = name != "nosa_dielectrics";
+        assert_eq!(g.flavor == ObcFlavor::CustomGbObc2, custom, "{name}");
+        assert_eq!(g.kappa > 0.0, custom, "{name}");
+        assert_eq!(g.surface_area_energy > 0.0, name == "salt_cutoff", "{name}");
+    }
+}

@@ -8,7 +8,7 @@ use crate::forcefield::system::BoxVectors;
 use crate::io::pdb::compute_periodic_box_vectors;
 
 /// Amber's velocity unit: Å per (1/20.455) ps; OpenMM's `VELSCALE`.
-pub const AMBER_VELOCITY_SCALE: f64 = 20.455;
+const AMBER_VELOCITY_SCALE: f64 = 20.455;
 
 /// Coordinates (and optionally velocities and box) of an Amber ASCII
 /// restart, converted to OpenMM units bit for bit as OpenMM does.
