@@ -9,65 +9,6 @@
 #include <stdint.h>
 
 /*
- Bit mask selecting every force group.
- */
-#define ALL_GROUPS UINT32_MAX
-
-/*
- Maximum number of force groups (as in OpenMM: 0..=31).
- */
-#define MAX_FORCE_GROUPS 32
-
-/*
- Coulomb constant 1/(4πε₀) in kJ·nm/(mol·e²), OpenMM's `ONE_4PI_EPS0` (CODATA 2018).
- */
-#define ONE_4PI_EPS0 138.93545764438198
-
-/*
- Boltzmann constant in kJ/(mol·K), bit for bit OpenMM's `BOLTZ`
- (`BOLTZMANN * AVOGADRO / KILO` with the exact SI 2019 values
- 1.380649e-23 J/K and 6.02214076e23 /mol): 0.00831446261815324.
- */
-#define BOLTZ ((1.380649e-23 * 6.02214076e23) / 1e3)
-
-/*
- Default relative constraint tolerance (OpenMM's `Integrator` default).
- */
-#define DEFAULT_CONSTRAINT_TOLERANCE 1e-5
-
-/*
- Default minimizer tolerance: RMS force in kJ/mol/nm (OpenMM's default).
- */
-#define DEFAULT_MINIMIZE_TOLERANCE 10.0
-
-/*
- Current format version.
- */
-#define VERSION 1
-
-/*
- Default largest cluster (in constraints) solved with the dense Newton
- method; larger clusters use Gauss–Seidel SHAKE.
- */
-#define DEFAULT_DENSE_LIMIT 64
-
-/*
- Default iteration limit per cluster and call.
- */
-#define DEFAULT_MAX_ITERATIONS 1000
-
-/*
- One AKMA time unit in ps (the unit of the DCD timestep field).
- */
-#define AKMA_TIME_PS 0.04888821
-
-/*
- Marks "no core point" / "not a core point" in [`NeighborKernels::core_components`]
- and [`NeighborKernels::border_roots`].
- */
-#define NO_ROOT UINT32_MAX
-
-/*
  Result code of every fallible C ABI function: 0 on success, negative on failure.
  */
 typedef enum steermd_status {
@@ -131,11 +72,6 @@ typedef struct steermd_topology steermd_topology;
  A trajectory: frames of coordinates (nm) and optional periodic boxes (nm).
  */
 typedef struct steermd_trajectory steermd_trajectory;
-
-/*
- 32-bit words of the ChaCha stream reserved for each atom (4 × u64).
- */
-#define WORDS_PER_ATOM 8
 
 #ifdef __cplusplus
 extern "C" {
