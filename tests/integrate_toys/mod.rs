@@ -2,7 +2,7 @@
 //! real kernels are used): harmonic tethers, bonds and angles, and
 //! intermolecular Lennard-Jones + Coulomb, computed in a fixed order (so the
 //! result is a pure function of the positions for any thread count).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use rayon::prelude::*;
 use steermd::forcefield::BoxVectors;
