@@ -18,6 +18,7 @@ module steermd
   integer(c_int), parameter :: STEERMD_ERR_FORMAT = -6
   integer(c_int), parameter :: STEERMD_ERR_MODEL = -7
   integer(c_int), parameter :: STEERMD_ERR_BACKEND = -8
+  integer(c_int), parameter :: STEERMD_ERR_UNSTABLE = -9
   integer(c_int), parameter :: STEERMD_ERR_INTERNAL = -99
 
   interface

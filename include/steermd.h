@@ -9,17 +9,6 @@
 #include <stdint.h>
 
 /*
- One AKMA time unit in ps (the unit of the DCD timestep field).
- */
-#define AKMA_TIME_PS 0.04888821
-
-/*
- Marks "no core point" / "not a core point" in [`NeighborKernels::core_components`]
- and [`NeighborKernels::border_roots`].
- */
-#define NO_ROOT UINT32_MAX
-
-/*
  Result code of every fallible C ABI function: 0 on success, negative on failure.
  */
 typedef enum steermd_status {
@@ -59,6 +48,10 @@ typedef enum steermd_status {
    The requested backend is not available in this build.
    */
   STEERMD_ERR_BACKEND = -8,
+  /*
+   A simulation became unstable (non-finite or absurd state, constraint failure).
+   */
+  STEERMD_ERR_UNSTABLE = -9,
   /*
    An internal error (a caught panic); please report it.
    */
