@@ -12,6 +12,7 @@
 pub mod kernels;
 pub mod prmtop;
 pub mod system;
+pub mod terms;
 mod validate;
 pub mod xml;
 
