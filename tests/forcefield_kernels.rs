@@ -10,7 +10,7 @@ use common::Rng;
 use steermd::forcefield::*;
 use steermd::Device;
 
-const DEVICES: [Device; 1] = [Device::Reference];
+const DEVICES: [Device; 2] = [Device::Reference, Device::Cpu];
 
 fn evaluator(device: Device, system: &System) -> Box<dyn ForceEvaluator> {
     device.backend().unwrap().force_evaluator(system).unwrap()
@@ -393,18 +393,15 @@ fn periodic_box_smaller_than_twice_the_cutoff_is_an_error() {
         let mut out = ForceOutput::new(40);
         let err = ev
             .compute(&x, Some(&cube(1.7)), ALL_GROUPS, &mut out)
-            .err()
-            .expect("small box");
+            .expect_err("small box");
         assert!(err.to_string().contains("twice the cutoff"), "{err}");
         let err = ev
             .compute(&x, None, ALL_GROUPS, &mut out)
-            .err()
-            .expect("no box");
+            .expect_err("no box");
         assert!(err.to_string().contains("box"), "{err}");
         let err = ev
             .compute(&x[..39], Some(&cube(2.4)), ALL_GROUPS, &mut out)
-            .err()
-            .expect("short");
+            .expect_err("short");
         assert!(err.to_string().contains("40"), "{err}");
     }
 }
@@ -447,5 +444,157 @@ fn only_requested_groups_are_computed() {
         assert_eq!(all.group_energies[4], 0.0, "CMMotionRemover has no energy");
         let none = eval(ev.as_mut(), &x, None, 1 << 4);
         assert!(none.forces.iter().flatten().all(|&v| v == 0.0));
+    }
+}
+
+/// Every configuration the CPU backend distinguishes, on one system each.
+fn configurations() -> Vec<(String, Spec)> {
+    let mut out = Vec::new();
+    let methods = [
+        (NonbondedMethod::NoCutoff, None),
+        (NonbondedMethod::CutoffNonPeriodic, None),
+        (NonbondedMethod::CutoffNonPeriodic, Some(0.8)),
+        (NonbondedMethod::CutoffPeriodic, None),
+        (NonbondedMethod::CutoffPeriodic, Some(0.8)),
+    ];
+    for (k, (method, switch)) in methods.into_iter().enumerate() {
+        let flavor = if k % 2 == 0 {
+            ObcFlavor::GbsaObcForce
+        } else {
+            ObcFlavor::CustomGbObc2
+        };
+        let mut spec = Spec::new(300, 3.2);
+        spec.bonded = true;
+        spec.periodic_bonded = method.is_periodic();
+        spec.nonbonded = Some((method, switch));
+        spec.gb = Some((flavor, method));
+        spec.cutoff = 1.0;
+        out.push((format!("{method:?} switch={switch:?} {flavor:?}"), spec));
+    }
+    out
+}
+
+/// A 300-atom cluster (denser in the middle), partly outside the box.
+fn cluster(rng: &mut Rng, n: usize, edge: f64) -> Vec<[f64; 3]> {
+    random_positions(rng, n, edge, 0.14)
+        .into_iter()
+        .map(|p| [p[0] - 0.3, p[1] + 0.2, p[2]])
+        .collect()
+}
+
+#[test]
+fn cpu_agrees_with_reference_on_random_clusters() {
+    let mut rng = Rng::new(21);
+    for (name, spec) in configurations() {
+        let system = random_system(&mut rng, &spec);
+        let x = cluster(&mut rng, spec.n, spec.edge);
+        let b = cube(spec.edge);
+        let r = eval(
+            evaluator(Device::Reference, &system).as_mut(),
+            &x,
+            Some(&b),
+            ALL_GROUPS,
+        );
+        let c = eval(
+            evaluator(Device::Cpu, &system).as_mut(),
+            &x,
+            Some(&b),
+            ALL_GROUPS,
+        );
+        for g in 0..6 {
+            let (er, ec) = (r.group_energies[g], c.group_energies[g]);
+            let rel = if er == 0.0 {
+                ec.abs()
+            } else {
+                ((ec - er) / er).abs()
+            };
+            eprintln!("{name}: group {g}: reference {er:.9} cpu {ec:.9} rel {rel:.1e}");
+            assert!(rel < 1e-12, "{name} group {g}: {ec} vs {er}");
+        }
+        let err = rel_rms(&c.forces, &r.forces);
+        eprintln!("{name}: forces rel rms {err:.1e}");
+        assert!(err < 1e-12, "{name}: forces {err:e}");
+    }
+}
+
+fn bits(out: &ForceOutput) -> (Vec<u64>, Vec<u64>) {
+    (
+        out.forces.iter().flatten().map(|v| v.to_bits()).collect(),
+        out.group_energies.iter().map(|v| v.to_bits()).collect(),
+    )
+}
+
+#[test]
+fn cpu_results_are_bitwise_independent_of_the_thread_count() {
+    let mut rng = Rng::new(22);
+    for (name, spec) in configurations() {
+        let system = random_system(&mut rng, &spec);
+        let x = cluster(&mut rng, spec.n, spec.edge);
+        let b = cube(spec.edge);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                bits(&eval(
+                    evaluator(Device::Cpu, &system).as_mut(),
+                    &x,
+                    Some(&b),
+                    ALL_GROUPS,
+                ))
+            })
+        };
+        let one = run(1);
+        for threads in [2, 3, 5] {
+            assert!(
+                run(threads) == one,
+                "{name}: {threads} threads differ from 1"
+            );
+        }
+    }
+}
+
+/// The neighbour list built at other positions (moved by less than half
+/// the skin, so not rebuilt) or rebuilt at different times gives bitwise
+/// the same result as a fresh list: a checkpointed-and-resumed run equals
+/// an uninterrupted one.
+#[test]
+fn cpu_results_do_not_depend_on_the_neighbour_list_history() {
+    let mut rng = Rng::new(23);
+    for (name, spec) in configurations() {
+        let system = random_system(&mut rng, &spec);
+        let x0 = cluster(&mut rng, spec.n, spec.edge);
+        let b = cube(spec.edge);
+        // A short trajectory of small random moves (0.02 nm per step per axis at most).
+        let mut traj = vec![x0.clone()];
+        for _ in 0..6 {
+            let last = traj.last().unwrap();
+            traj.push(
+                last.iter()
+                    .map(|p| {
+                        [
+                            p[0] + 0.04 * (rng.uniform() - 0.5),
+                            p[1] + 0.04 * (rng.uniform() - 0.5),
+                            p[2] + 0.04 * (rng.uniform() - 0.5),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        let mut long = evaluator(Device::Cpu, &system);
+        for (step, x) in traj.iter().enumerate() {
+            let continued = bits(&eval(long.as_mut(), x, Some(&b), ALL_GROUPS));
+            let fresh = bits(&eval(
+                evaluator(Device::Cpu, &system).as_mut(),
+                x,
+                Some(&b),
+                ALL_GROUPS,
+            ));
+            assert!(
+                continued == fresh,
+                "{name}: step {step} differs from a fresh evaluator"
+            );
+        }
     }
 }

@@ -101,7 +101,7 @@ pub fn check_supported(system: &System) -> Result<()> {
                 if g.kappa != 0.0 {
                     return unsupported(f, format!("salt screening (kappa = {} /nm)", g.kappa));
                 }
-                if g.method.has_cutoff() && !(g.cutoff > 0.0) {
+                if g.method.has_cutoff() && (g.cutoff.is_nan() || g.cutoff <= 0.0) {
                     return Err(Error::InvalidArgument(format!(
                         "force '{}' (group {}): cutoff {} nm must be positive",
                         f.name, f.group, g.cutoff
