@@ -7,7 +7,7 @@
 //! trait, so they run unchanged on any backend.
 
 use super::system::{BoxVectors, System, MAX_FORCE_GROUPS};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Bit mask selecting every force group.
 pub const ALL_GROUPS: u32 = u32::MAX;
@@ -65,4 +65,64 @@ pub trait ForceEvaluator: Send {
 pub trait ForceKernels {
     /// Prepare an evaluator for `system` (already validated).
     fn force_evaluator(&self, system: &System) -> Result<Box<dyn ForceEvaluator>>;
+}
+
+/// Reject what no backend's force kernels implement yet, naming the force:
+/// Ewald, PME and LJPME electrostatics, GB with salt screening (κ ≠ 0), and
+/// GB with a method other than no cutoff / cutoff (non)periodic or a
+/// non-positive cutoff.
+pub fn check_supported(system: &System) -> Result<()> {
+    use super::system::{ForceKind, NonbondedMethod};
+    let unsupported = |f: &super::system::Force, what: String| {
+        Err(Error::InvalidArgument(format!(
+            "force '{}' ({}, group {}): {what} is not supported yet",
+            f.name,
+            f.kind.type_name(),
+            f.group
+        )))
+    };
+    for f in &system.forces {
+        match &f.kind {
+            ForceKind::Nonbonded(nb) => {
+                if matches!(
+                    nb.method,
+                    NonbondedMethod::Ewald | NonbondedMethod::Pme | NonbondedMethod::LjPme
+                ) {
+                    return unsupported(f, format!("nonbonded method {:?}", nb.method));
+                }
+            }
+            ForceKind::GbsaObc(g) => {
+                if matches!(
+                    g.method,
+                    NonbondedMethod::Ewald | NonbondedMethod::Pme | NonbondedMethod::LjPme
+                ) {
+                    return unsupported(f, format!("GB with nonbonded method {:?}", g.method));
+                }
+                if g.kappa != 0.0 {
+                    return unsupported(f, format!("salt screening (kappa = {} /nm)", g.kappa));
+                }
+                if g.method.has_cutoff() && (g.cutoff.is_nan() || g.cutoff <= 0.0) {
+                    return Err(Error::InvalidArgument(format!(
+                        "force '{}' (group {}): cutoff {} nm must be positive",
+                        f.name, f.group, g.cutoff
+                    )));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// OpenMM's rule for periodic cutoff methods: every box edge (the diagonal
+/// of the reduced box) must be at least twice the cutoff (within 1e-6).
+pub fn check_box_for_cutoff(force_name: &str, b: &BoxVectors, cutoff: f64) -> Result<()> {
+    let min = 1.999999 * cutoff;
+    if b[0][0] < min || b[1][1] < min || b[2][2] < min {
+        return Err(Error::InvalidArgument(format!(
+            "force '{force_name}': the periodic box ({} x {} x {} nm) is smaller than twice the cutoff ({cutoff} nm)",
+            b[0][0], b[1][1], b[2][2]
+        )));
+    }
+    Ok(())
 }

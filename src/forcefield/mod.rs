@@ -14,6 +14,7 @@ pub mod input;
 pub mod kernels;
 pub mod prmtop;
 pub mod system;
+pub mod terms;
 mod validate;
 pub mod xml;
 

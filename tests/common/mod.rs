@@ -2,6 +2,8 @@
 //! seeded PRNG, synthetic chain coordinates and synthetic latent point sets.
 #![allow(dead_code)]
 
+pub mod ff;
+
 /// SplitMix64: small, seeded, reproducible.
 pub struct Rng(u64);
 

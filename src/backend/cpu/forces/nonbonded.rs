@@ -1,0 +1,103 @@
+//! `NonbondedForce` on the CPU: the LJ + Coulomb pair kernel (no cutoff, or
+//! cutoff with reaction field and optional LJ switch) over the pair
+//! skeleton, exceptions as bonded terms, and the dispersion correction.
+
+use super::lanes::{Lanes, W};
+use super::pairs::{Exclusions, LaneGeom, LaneOut, PairKernel};
+use crate::forcefield::terms::{
+    dispersion_coefficient, lj_coulomb, lj_half_params, reaction_field,
+};
+use crate::forcefield::{NonbondedException, NonbondedForce, ONE_4PI_EPS0};
+
+/// Per-force data prepared once.
+pub(super) struct NbPrep {
+    pub force: NonbondedForce,
+    /// Charges (e), padded with zeros.
+    pub q: Vec<f64>,
+    /// σ/2 (nm), padded.
+    pub half_sigma: Vec<f64>,
+    /// 2√ε, padded with zeros.
+    pub two_sqrt_eps: Vec<f64>,
+    pub exclusions: Exclusions,
+    /// Exceptions that interact (not pure exclusions).
+    pub exceptions: Vec<NonbondedException>,
+    /// Dispersion-correction coefficient (kJ·nm³/mol), 0 if none.
+    pub dispersion: f64,
+    /// `(k_rf, c_rf)` for cutoff methods.
+    pub rf: (f64, f64),
+    /// `(r_s, 1/(r_c − r_s))` when switching.
+    pub switch: Option<(f64, f64)>,
+    /// Index of this force's neighbour list (cutoff methods).
+    pub list: Option<usize>,
+}
+
+impl NbPrep {
+    pub fn new(nb: &NonbondedForce, npad: usize, list: Option<usize>) -> Self {
+        let n = nb.particles.len();
+        let mut q = vec![0.0; npad];
+        let mut half_sigma = vec![0.1; npad];
+        let mut two_sqrt_eps = vec![0.0; npad];
+        for (i, p) in nb.particles.iter().enumerate() {
+            q[i] = p.charge;
+            (half_sigma[i], two_sqrt_eps[i]) = lj_half_params(p.sigma, p.epsilon);
+        }
+        let cutoff = nb.method.has_cutoff();
+        NbPrep {
+            force: nb.clone(),
+            q,
+            half_sigma,
+            two_sqrt_eps,
+            exclusions: Exclusions::new(n, nb.exceptions.iter().map(|x| (x.i, x.j))),
+            exceptions: nb
+                .exceptions
+                .iter()
+                .filter(|x| x.charge_prod != 0.0 || x.epsilon != 0.0)
+                .copied()
+                .collect(),
+            dispersion: dispersion_coefficient(nb),
+            rf: if cutoff {
+                reaction_field(nb.cutoff, nb.reaction_field_dielectric)
+            } else {
+                (0.0, 0.0)
+            },
+            switch: match (cutoff, nb.switch_distance) {
+                (true, Some(rs)) => Some((rs, 1.0 / (nb.cutoff - rs))),
+                _ => None,
+            },
+            list,
+        }
+    }
+}
+
+/// The LJ + Coulomb pair kernel; `RF`: reaction field (cutoff methods),
+/// `SW`: LJ switching.
+pub(super) struct NbKernel<'a, const RF: bool, const SW: bool> {
+    pub p: &'a NbPrep,
+}
+
+impl<const RF: bool, const SW: bool> PairKernel for NbKernel<'_, RF, SW> {
+    const FORCE: bool = true;
+    const ENERGY: bool = true;
+    const SI: bool = false;
+    const SJ: bool = false;
+    type Store = ();
+
+    #[inline(always)]
+    fn lanes(&self, i: usize, jb: usize, g: &LaneGeom, _: &mut (), out: &mut LaneOut) {
+        let p = self.p;
+        let qi = ONE_4PI_EPS0 * p.q[i];
+        let (hsi, sei) = (p.half_sigma[i], p.two_sqrt_eps[i]);
+        let qj: &Lanes = p.q[jb..jb + W].try_into().expect("W lanes");
+        let hsj: &Lanes = p.half_sigma[jb..jb + W].try_into().expect("W lanes");
+        let sej: &Lanes = p.two_sqrt_eps[jb..jb + W].try_into().expect("W lanes");
+        let sw = p.switch.unwrap_or((0.0, 0.0));
+        for l in 0..W {
+            let r2 = g.r2[l];
+            let inv_r = 1.0 / r2.sqrt();
+            let (e, f) =
+                lj_coulomb::<RF, SW>(r2, inv_r, hsi + hsj[l], sei * sej[l], qi * qj[l], p.rf, sw);
+            out.e[l] = e;
+            out.f[l] = f;
+        }
+    }
+}
