@@ -7,12 +7,15 @@
 //! peer_bench encoder MODEL_DIR INPUT.npy REPS       # input f32 [batch, ...input shape]
 //! peer_bench lof POINTS.npy K REPS                  # points f32 [n, dim]
 //! peer_bench dbscan POINTS.npy EPS MIN_SAMPLES REPS
+//! peer_bench md SYSTEM.xml POSITIONS.npy STEPS REPS   # Langevin 300 K, 1/ps, 2 fs
 //! ```
 
 use std::path::Path;
 use std::time::Instant;
 
 use steermd::analysis::contacts::{contact_maps, ContactMapOptions};
+use steermd::forcefield::xml::read_system_xml;
+use steermd::integrate::{Integrator, Simulation, SimulationOptions};
 use steermd::io::npy::read_npy;
 use steermd::nn::Encoder;
 use steermd::{outliers, Device, Frames, Result};
@@ -97,8 +100,32 @@ fn main() -> Result<()> {
                 shape[0], r.n_clusters
             );
         }
+        Some("md") => {
+            let system = read_system_xml(Path::new(&args[1]))?;
+            let (_, flat) = read_npy::<f64>(Path::new(&args[2]))?;
+            let positions: Vec<[f64; 3]> =
+                flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+            let steps: u64 = arg(&args, 3, "steps");
+            let reps = arg(&args, 4, "reps");
+            let mut opts = SimulationOptions::new(Integrator::LangevinMiddle {
+                dt: 0.002,
+                temperature: 300.0,
+                friction: 1.0,
+            });
+            opts.seed = 1;
+            let mut sim = Simulation::new(system, positions, None, opts)?;
+            sim.set_velocities_to_temperature(300.0, 1)?;
+            sim.step(200)?; // warm-up, as the peer
+            let (s, pot) = best_of(reps, || {
+                sim.step(steps)?;
+                sim.state().map(|st| st.potential_energy)
+            })?;
+            println!(r#"{{"seconds": {s}, "steps": {steps}, "potential_kj_mol": {pot}}}"#);
+        }
         _ => {
-            eprintln!("usage: peer_bench contacts|encoder|lof|dbscan ... (see the source header)");
+            eprintln!(
+                "usage: peer_bench contacts|encoder|lof|dbscan|md ... (see the source header)"
+            );
             std::process::exit(2);
         }
     }
