@@ -289,35 +289,42 @@ pub const OBC_BETA: f64 = 0.8;
 /// OBC2 γ.
 pub const OBC_GAMMA: f64 = 4.85;
 
-/// The HCT descreening integral of a sphere of (scaled) radius `sr_j` at
-/// distance `r` from an atom of offset radius `or_i` — one term of the Born
-/// sum `I_i = ½ Σ_j term` (nm⁻¹) — and `d(term)/dr`.
+/// Integration bounds `(L, U)` (nm) of the HCT descreening integral of a
+/// sphere of (scaled) radius `sr_j` at distance `r` from an atom of offset
+/// radius `or_i`: `U = r + sr_j`, `L = max(or_i, |r − sr_j|)`.
+#[inline(always)]
+pub fn hct_bounds(r: f64, or_i: f64, sr_j: f64) -> (f64, f64) {
+    let d = (r - sr_j).abs();
+    (if or_i > d { or_i } else { d }, r + sr_j)
+}
+
+/// The HCT descreening integral — one term of the Born sum
+/// `I_i = ½ Σ_j term` (nm⁻¹) — and `d(term)/dr`, from the bounds of
+/// [`hct_bounds`] and the precomputed `1/r`, `1/or_i`, `1/L`, `1/U` and
+/// `ln(L/U)` (backends compute those as fast as they can).
 ///
-/// `inv_or_i` is `1/or_i`. Zero unless `or_i < r + sr_j`. With `engulfed_correction` (OpenMM's
+/// Zero unless `or_i < r + sr_j`. With `engulfed_correction` (OpenMM's
 /// `GBSAOBCForce`), an atom i completely inside sphere j
 /// (`or_i < sr_j − r`) gets `2 (1/or_i − 1/L)` added (Tinker's correction),
 /// which makes the derivative the same formula in every case; without it
 /// (the `CustomGBForce` OBC2 expressions) the derivative of `L = |r − sr_j|`
-/// adds `2/L²` there. `ln` is the natural logarithm to use (backends may
-/// pass a vectorisable one).
+/// adds `2/L²` there.
 #[inline(always)]
-pub fn hct_pair(
+#[allow(clippy::too_many_arguments)]
+pub fn hct_term(
     r: f64,
     inv_r: f64,
     or_i: f64,
     inv_or_i: f64,
     sr_j: f64,
+    inv_l: f64,
+    inv_u: f64,
+    log_lu: f64,
     engulfed_correction: bool,
-    ln: impl Fn(f64) -> f64,
 ) -> (f64, f64) {
     let u = r + sr_j;
-    let d = (r - sr_j).abs();
-    let l = if or_i > d { or_i } else { d };
-    let inv_l = 1.0 / l;
-    let inv_u = 1.0 / u;
     let l2 = inv_l * inv_l;
     let u2 = inv_u * inv_u;
-    let log_lu = ln(l * inv_u);
     let sr2 = sr_j * sr_j;
     let mut term = inv_l - inv_u
         + 0.25 * r * (u2 - l2)
@@ -338,6 +345,25 @@ pub fn hct_pair(
     } else {
         (0.0, 0.0)
     }
+}
+
+/// [`hct_bounds`] and [`hct_term`] with plain divisions and `f64::ln`.
+#[inline(always)]
+pub fn hct_pair(r: f64, or_i: f64, sr_j: f64, engulfed_correction: bool) -> (f64, f64) {
+    let (l, u) = hct_bounds(r, or_i, sr_j);
+    let (inv_l, inv_u) = (1.0 / l, 1.0 / u);
+    let log_lu = (l * inv_u).ln();
+    hct_term(
+        r,
+        1.0 / r,
+        or_i,
+        1.0 / or_i,
+        sr_j,
+        inv_l,
+        inv_u,
+        log_lu,
+        engulfed_correction,
+    )
 }
 
 /// OBC2 Born radius from the Born sum `I` (nm⁻¹, `½ Σ term`), the offset
@@ -363,7 +389,7 @@ pub fn obc_born_radius(sum_i: f64, offset_radius: f64, radius: f64) -> (f64, f64
 /// `pre_qq = pre·q₁q₂` with `pre = −k (1/ε_solute − 1/ε_solvent)`;
 /// `a = B₁B₂` (nm²); `quarter_inv_a = 1/(4a)`. Returns
 /// `(E, −(dE/dr)/r, dE/da)`. The i = j self term is `½ E` with `r = 0`.
-/// `exp` is the exponential to use.
+/// `exp` and `rsqrt` (`1/√x`) are the functions to use.
 #[inline(always)]
 pub fn gb_pair(
     r2: f64,
@@ -371,13 +397,14 @@ pub fn gb_pair(
     quarter_inv_a: f64,
     pre_qq: f64,
     exp: impl Fn(f64) -> f64,
+    rsqrt: impl Fn(f64) -> f64,
 ) -> (f64, f64, f64) {
     let d = r2 * quarter_inv_a;
     let e = exp(-d);
     let den2 = r2 + a * e;
-    let den = den2.sqrt();
-    let g = pre_qq / den;
-    let inv_den2 = 1.0 / den2;
+    let inv_den = rsqrt(den2);
+    let g = pre_qq * inv_den;
+    let inv_den2 = inv_den * inv_den;
     let f = g * (1.0 - 0.25 * e) * inv_den2;
     let de_da = -0.5 * g * e * (1.0 + d) * inv_den2;
     (g, f, de_da)

@@ -64,7 +64,7 @@ pub(super) fn gbsa_obc(
                 continue;
             }
             let r = r2.sqrt();
-            sum += hct_pair(r, 1.0 / r, or[i], 1.0 / or[i], sr[j], engulfed, f64::ln).0;
+            sum += hct_pair(r, or[i], sr[j], engulfed).0;
         }
         (born[i], chain[i]) = obc_born_radius(0.5 * sum, or[i], g.particles[i].radius);
     }
@@ -88,7 +88,7 @@ pub(super) fn gbsa_obc(
             }
             let a = born[i] * born[j];
             let qq = qi * g.particles[j].charge;
-            let (mut e, s, de_da) = gb_pair(r2, a, 0.25 / a, qq, f64::exp);
+            let (mut e, s, de_da) = gb_pair(r2, a, 0.25 / a, qq, f64::exp, |x| 1.0 / x.sqrt());
             if j != i {
                 if cutoff {
                     e -= qq / g.cutoff;
@@ -120,7 +120,7 @@ pub(super) fn gbsa_obc(
             }
             let r = r2.sqrt();
             let inv_r = 1.0 / r;
-            let dterm = hct_pair(r, inv_r, or[i], 1.0 / or[i], sr[j], engulfed, f64::ln).1;
+            let dterm = hct_pair(r, or[i], sr[j], engulfed).1;
             // I_i = ½ Σ term; F_i = −dE/dI_i · dI/dr · (x_i − x_j)/r.
             add_scaled(f, i, j, d, de_di[i] * 0.5 * dterm * inv_r);
         }
