@@ -18,6 +18,29 @@ module steermd
   integer(c_int), parameter :: STEERMD_ERR_FORMAT = -6
   integer(c_int), parameter :: STEERMD_ERR_MODEL = -7
   integer(c_int), parameter :: STEERMD_ERR_BACKEND = -8
+  integer(c_int), parameter :: STEERMD_ERR_UNSTABLE = -9
+
+  !> Integrator kinds (steermd_integrator_options%kind).
+  integer(c_int), parameter :: STEERMD_LANGEVIN_MIDDLE = 0
+  integer(c_int), parameter :: STEERMD_VELOCITY_VERLET = 1
+
+  !> How a simulation integrates (fill with steermd_integrator_options_default).
+  type, bind(C) :: steermd_integrator_options
+    integer(c_int) :: kind                  ! STEERMD_LANGEVIN_MIDDLE or STEERMD_VELOCITY_VERLET
+    real(c_double) :: dt_ps                 ! time step, ps
+    real(c_double) :: temperature_k         ! bath temperature, K
+    real(c_double) :: friction_per_ps       ! friction, 1/ps
+    integer(c_int64_t) :: seed              ! Langevin noise seed
+    real(c_double) :: constraint_tolerance  ! relative constraint tolerance
+  end type
+
+  !> How a system is built from a prmtop (fill with steermd_prmtop_options_default).
+  type, bind(C) :: steermd_prmtop_options
+    integer(c_int) :: nonbonded_method      ! 0 NoCutoff, 1 CutoffNonPeriodic, 2 CutoffPeriodic
+    real(c_double) :: cutoff_nm             ! nonbonded cutoff, nm
+    integer(c_int) :: constraints           ! 0 none, 1 H bonds, 2 all bonds
+    integer(c_int) :: implicit_solvent      ! 0 none, 1 OBC2
+  end type
   integer(c_int), parameter :: STEERMD_ERR_INTERNAL = -99
 
   interface
@@ -168,6 +191,162 @@ module steermd
     subroutine steermd_encoder_free(enc) bind(C, name="steermd_encoder_free")
       import :: c_ptr
       type(c_ptr), value :: enc
+    end subroutine
+
+    ! Simulations (MD) ---------------------------------------------------------
+    function steermd_integrator_options_default(opts) bind(C, name="steermd_integrator_options_default")
+      import :: c_int, steermd_integrator_options
+      type(steermd_integrator_options), intent(out) :: opts
+      integer(c_int) :: steermd_integrator_options_default
+    end function
+
+    function steermd_prmtop_options_default(opts) bind(C, name="steermd_prmtop_options_default")
+      import :: c_int, steermd_prmtop_options
+      type(steermd_prmtop_options), intent(out) :: opts
+      integer(c_int) :: steermd_prmtop_options_default
+    end function
+
+    function steermd_simulation_create_xml(system_xml, pdb, opts, sim) bind(C, name="steermd_simulation_create_xml")
+      import :: c_char, c_ptr, c_int, steermd_integrator_options
+      character(kind=c_char), dimension(*), intent(in) :: system_xml, pdb
+      type(steermd_integrator_options), intent(in) :: opts
+      type(c_ptr), intent(out) :: sim
+      integer(c_int) :: steermd_simulation_create_xml
+    end function
+
+    ! prmtop_opts: c_null_ptr for the defaults, or c_loc of a steermd_prmtop_options target.
+    function steermd_simulation_create_prmtop(prmtop, inpcrd, prmtop_opts, opts, sim) &
+        bind(C, name="steermd_simulation_create_prmtop")
+      import :: c_char, c_ptr, c_int, steermd_integrator_options
+      character(kind=c_char), dimension(*), intent(in) :: prmtop, inpcrd
+      type(c_ptr), value :: prmtop_opts
+      type(steermd_integrator_options), intent(in) :: opts
+      type(c_ptr), intent(out) :: sim
+      integer(c_int) :: steermd_simulation_create_prmtop
+    end function
+
+    function steermd_simulation_n_atoms(sim, n_atoms) bind(C, name="steermd_simulation_n_atoms")
+      import :: c_ptr, c_int, c_size_t
+      type(c_ptr), value :: sim
+      integer(c_size_t), intent(out) :: n_atoms
+      integer(c_int) :: steermd_simulation_n_atoms
+    end function
+
+    function steermd_simulation_get_positions(sim, xyz, len) bind(C, name="steermd_simulation_get_positions")
+      import :: c_ptr, c_int, c_size_t, c_double
+      type(c_ptr), value :: sim
+      real(c_double), dimension(*), intent(out) :: xyz
+      integer(c_size_t), value :: len
+      integer(c_int) :: steermd_simulation_get_positions
+    end function
+
+    function steermd_simulation_set_positions(sim, xyz, len) bind(C, name="steermd_simulation_set_positions")
+      import :: c_ptr, c_int, c_size_t, c_double
+      type(c_ptr), value :: sim
+      real(c_double), dimension(*), intent(in) :: xyz
+      integer(c_size_t), value :: len
+      integer(c_int) :: steermd_simulation_set_positions
+    end function
+
+    function steermd_simulation_get_velocities(sim, v, len) bind(C, name="steermd_simulation_get_velocities")
+      import :: c_ptr, c_int, c_size_t, c_double
+      type(c_ptr), value :: sim
+      real(c_double), dimension(*), intent(out) :: v
+      integer(c_size_t), value :: len
+      integer(c_int) :: steermd_simulation_get_velocities
+    end function
+
+    function steermd_simulation_set_velocities(sim, v, len) bind(C, name="steermd_simulation_set_velocities")
+      import :: c_ptr, c_int, c_size_t, c_double
+      type(c_ptr), value :: sim
+      real(c_double), dimension(*), intent(in) :: v
+      integer(c_size_t), value :: len
+      integer(c_int) :: steermd_simulation_set_velocities
+    end function
+
+    function steermd_simulation_set_velocities_to_temperature(sim, temperature_k, seed) &
+        bind(C, name="steermd_simulation_set_velocities_to_temperature")
+      import :: c_ptr, c_int, c_double, c_int64_t
+      type(c_ptr), value :: sim
+      real(c_double), value :: temperature_k
+      integer(c_int64_t), value :: seed
+      integer(c_int) :: steermd_simulation_set_velocities_to_temperature
+    end function
+
+    function steermd_simulation_energies(sim, potential, kinetic, temperature) &
+        bind(C, name="steermd_simulation_energies")
+      import :: c_ptr, c_int, c_double
+      type(c_ptr), value :: sim
+      real(c_double), intent(out) :: potential, kinetic, temperature
+      integer(c_int) :: steermd_simulation_energies
+    end function
+
+    function steermd_simulation_group_energies(sim, energies, len) bind(C, name="steermd_simulation_group_energies")
+      import :: c_ptr, c_int, c_size_t, c_double
+      type(c_ptr), value :: sim
+      real(c_double), dimension(*), intent(out) :: energies
+      integer(c_size_t), value :: len
+      integer(c_int) :: steermd_simulation_group_energies
+    end function
+
+    function steermd_simulation_get_forces(sim, forces, len) bind(C, name="steermd_simulation_get_forces")
+      import :: c_ptr, c_int, c_size_t, c_double
+      type(c_ptr), value :: sim
+      real(c_double), dimension(*), intent(out) :: forces
+      integer(c_size_t), value :: len
+      integer(c_int) :: steermd_simulation_get_forces
+    end function
+
+    function steermd_simulation_minimize(sim, tolerance, max_iterations, final_energy) &
+        bind(C, name="steermd_simulation_minimize")
+      import :: c_ptr, c_int, c_size_t, c_double
+      type(c_ptr), value :: sim
+      real(c_double), value :: tolerance
+      integer(c_size_t), value :: max_iterations
+      real(c_double), intent(out) :: final_energy
+      integer(c_int) :: steermd_simulation_minimize
+    end function
+
+    function steermd_simulation_step(sim, n_steps) bind(C, name="steermd_simulation_step")
+      import :: c_ptr, c_int, c_int64_t
+      type(c_ptr), value :: sim
+      integer(c_int64_t), value :: n_steps
+      integer(c_int) :: steermd_simulation_step
+    end function
+
+    function steermd_simulation_progress(sim, step, time_ps) bind(C, name="steermd_simulation_progress")
+      import :: c_ptr, c_int, c_int64_t, c_double
+      type(c_ptr), value :: sim
+      integer(c_int64_t), intent(out) :: step
+      real(c_double), intent(out) :: time_ps
+      integer(c_int) :: steermd_simulation_progress
+    end function
+
+    function steermd_simulation_add_dcd_reporter(sim, path, interval) bind(C, name="steermd_simulation_add_dcd_reporter")
+      import :: c_ptr, c_int, c_char, c_int64_t
+      type(c_ptr), value :: sim
+      character(kind=c_char), dimension(*), intent(in) :: path
+      integer(c_int64_t), value :: interval
+      integer(c_int) :: steermd_simulation_add_dcd_reporter
+    end function
+
+    function steermd_simulation_save_checkpoint(sim, path) bind(C, name="steermd_simulation_save_checkpoint")
+      import :: c_ptr, c_int, c_char
+      type(c_ptr), value :: sim
+      character(kind=c_char), dimension(*), intent(in) :: path
+      integer(c_int) :: steermd_simulation_save_checkpoint
+    end function
+
+    function steermd_simulation_load_checkpoint(sim, path) bind(C, name="steermd_simulation_load_checkpoint")
+      import :: c_ptr, c_int, c_char
+      type(c_ptr), value :: sim
+      character(kind=c_char), dimension(*), intent(in) :: path
+      integer(c_int) :: steermd_simulation_load_checkpoint
+    end function
+
+    subroutine steermd_simulation_free(sim) bind(C, name="steermd_simulation_free")
+      import :: c_ptr
+      type(c_ptr), value :: sim
     end subroutine
   end interface
 

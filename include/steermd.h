@@ -9,17 +9,6 @@
 #include <stdint.h>
 
 /*
- One AKMA time unit in ps (the unit of the DCD timestep field).
- */
-#define AKMA_TIME_PS 0.04888821
-
-/*
- Marks "no core point" / "not a core point" in [`NeighborKernels::core_components`]
- and [`NeighborKernels::border_roots`].
- */
-#define NO_ROOT UINT32_MAX
-
-/*
  Result code of every fallible C ABI function: 0 on success, negative on failure.
  */
 typedef enum steermd_status {
@@ -60,6 +49,10 @@ typedef enum steermd_status {
    */
   STEERMD_ERR_BACKEND = -8,
   /*
+   A simulation became unstable (non-finite or absurd state, constraint failure).
+   */
+  STEERMD_ERR_UNSTABLE = -9,
+  /*
    An internal error (a caught panic); please report it.
    */
   STEERMD_ERR_INTERNAL = -99,
@@ -71,6 +64,11 @@ typedef enum steermd_status {
 typedef struct steermd_encoder steermd_encoder;
 
 /*
+ A simulation: system, state and integrator.
+ */
+typedef struct steermd_simulation steermd_simulation;
+
+/*
  A topology read from a PDB file: atom names, residues, first-model coordinates.
  */
 typedef struct steermd_topology steermd_topology;
@@ -79,6 +77,60 @@ typedef struct steermd_topology steermd_topology;
  A trajectory: frames of coordinates (nm) and optional periodic boxes (nm).
  */
 typedef struct steermd_trajectory steermd_trajectory;
+
+/*
+ How a simulation integrates; fill with `steermd_integrator_options_default`.
+ */
+typedef struct steermd_integrator_options {
+  /*
+   Integrator: 0 = OpenMM's LangevinMiddleIntegrator (NVT, default),
+   1 = velocity Verlet (NVE).
+   */
+  int32_t kind;
+  /*
+   Time step, ps (default 0.002).
+   */
+  double dt_ps;
+  /*
+   Bath temperature, K (Langevin; default 300).
+   */
+  double temperature_k;
+  /*
+   Friction coefficient, 1/ps (Langevin; default 1).
+   */
+  double friction_per_ps;
+  /*
+   Seed of the Langevin noise (default 1).
+   */
+  uint64_t seed;
+  /*
+   Relative constraint tolerance (default 1e-5).
+   */
+  double constraint_tolerance;
+} steermd_integrator_options;
+
+/*
+ Options for building a system from a prmtop (OpenMM's `createSystem`
+ arguments); fill with `steermd_prmtop_options_default`.
+ */
+typedef struct steermd_prmtop_options {
+  /*
+   0 = NoCutoff, 1 = CutoffNonPeriodic, 2 = CutoffPeriodic (default 0).
+   */
+  int32_t nonbonded_method;
+  /*
+   Nonbonded cutoff, nm (default 1.0).
+   */
+  double cutoff_nm;
+  /*
+   0 = none, 1 = bonds to hydrogen, 2 = all bonds (default 1).
+   */
+  int32_t constraints;
+  /*
+   0 = none, 1 = OBC2 generalized Born with the prmtop radii (default 1).
+   */
+  int32_t implicit_solvent;
+} steermd_prmtop_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -310,6 +362,210 @@ enum steermd_status steermd_dbscan(const float *points,
                                    int64_t *labels,
                                    size_t labels_len,
                                    size_t *n_clusters);
+
+/*
+ Write the default integrator options (Langevin, 2 fs, 300 K, 1/ps, seed 1)
+ to `*out`.
+
+ # Safety
+ `out` must be NULL or valid for one write.
+ */
+enum steermd_status steermd_integrator_options_default(struct steermd_integrator_options *out);
+
+/*
+ Write the default prmtop options (NoCutoff, H-bond constraints, OBC2) to `*out`.
+
+ # Safety
+ `out` must be NULL or valid for one write.
+ */
+enum steermd_status steermd_prmtop_options_default(struct steermd_prmtop_options *out);
+
+/*
+ Create a simulation from an OpenMM System XML and a PDB (positions, box).
+ `*out` receives a handle for `steermd_simulation_free`. Velocities start at zero.
+
+ # Safety
+ `system_xml`, `pdb`: NUL-terminated; `options`: valid; `out`: valid.
+ */
+enum steermd_status steermd_simulation_create_xml(const char *system_xml,
+                                                  const char *pdb,
+                                                  const struct steermd_integrator_options *options,
+                                                  struct steermd_simulation **out);
+
+/*
+ Create a simulation from an Amber prmtop and inpcrd/rst7 (velocities are
+ taken from the rst7 when present). `prmtop_options` may be NULL for the defaults.
+
+ # Safety
+ `prmtop`, `inpcrd`: NUL-terminated; `prmtop_options`: NULL or valid;
+ `options`: valid; `out`: valid.
+ */
+enum steermd_status steermd_simulation_create_prmtop(const char *prmtop,
+                                                     const char *inpcrd,
+                                                     const struct steermd_prmtop_options *prmtop_options,
+                                                     const struct steermd_integrator_options *options,
+                                                     struct steermd_simulation **out);
+
+/*
+ Number of atoms, written to `*n_atoms`.
+
+ # Safety
+ `sim` a live handle; `n_atoms` valid.
+ */
+enum steermd_status steermd_simulation_n_atoms(struct steermd_simulation *sim, size_t *n_atoms);
+
+/*
+ Copy positions (nm, `[atom][xyz]`, `3 * n_atoms` doubles) into `xyz`.
+
+ # Safety
+ `sim` a live handle; `xyz` valid for `len` writes.
+ */
+enum steermd_status steermd_simulation_get_positions(struct steermd_simulation *sim,
+                                                     double *xyz,
+                                                     size_t len);
+
+/*
+ Set positions (nm, `3 * n_atoms` doubles); NaN/Inf are refused with the atom index.
+
+ # Safety
+ `sim` a live handle; `xyz` valid for `len` reads.
+ */
+enum steermd_status steermd_simulation_set_positions(struct steermd_simulation *sim,
+                                                     const double *xyz,
+                                                     size_t len);
+
+/*
+ Copy velocities (nm/ps, `3 * n_atoms` doubles) into `v`.
+
+ # Safety
+ `sim` a live handle; `v` valid for `len` writes.
+ */
+enum steermd_status steermd_simulation_get_velocities(struct steermd_simulation *sim,
+                                                      double *v,
+                                                      size_t len);
+
+/*
+ Set velocities (nm/ps, `3 * n_atoms` doubles).
+
+ # Safety
+ `sim` a live handle; `v` valid for `len` reads.
+ */
+enum steermd_status steermd_simulation_set_velocities(struct steermd_simulation *sim,
+                                                      const double *v,
+                                                      size_t len);
+
+/*
+ Draw Maxwell–Boltzmann velocities at `temperature_k` (K) with `seed`.
+
+ # Safety
+ `sim` a live handle.
+ */
+enum steermd_status steermd_simulation_set_velocities_to_temperature(struct steermd_simulation *sim,
+                                                                     double temperature_k,
+                                                                     uint64_t seed);
+
+/*
+ Current energies: potential and kinetic (kJ/mol) and the instantaneous
+ temperature (K). Any output pointer may be NULL.
+
+ # Safety
+ `sim` a live handle; non-NULL outputs valid for one write.
+ */
+enum steermd_status steermd_simulation_energies(struct steermd_simulation *sim,
+                                                double *potential_kj_mol,
+                                                double *kinetic_kj_mol,
+                                                double *temperature_k);
+
+/*
+ Potential energy of each force group (kJ/mol) into `energies` (`len` ≥ 32;
+ entry g is group g, 0 for empty groups).
+
+ # Safety
+ `sim` a live handle; `energies` valid for `len` writes.
+ */
+enum steermd_status steermd_simulation_group_energies(struct steermd_simulation *sim,
+                                                      double *energies,
+                                                      size_t len);
+
+/*
+ Forces (kJ/mol/nm, `3 * n_atoms` doubles) at the current positions.
+
+ # Safety
+ `sim` a live handle; `forces` valid for `len` writes.
+ */
+enum steermd_status steermd_simulation_get_forces(struct steermd_simulation *sim,
+                                                  double *forces,
+                                                  size_t len);
+
+/*
+ Minimize the energy until the RMS force is below `tolerance`
+ (kJ/mol/nm) or `max_iterations` (0 = unlimited) is reached; the final
+ potential energy (kJ/mol) goes to `*final_energy` unless it is NULL.
+
+ # Safety
+ `sim` a live handle; `final_energy` NULL or valid.
+ */
+enum steermd_status steermd_simulation_minimize(struct steermd_simulation *sim,
+                                                double tolerance,
+                                                size_t max_iterations,
+                                                double *final_energy);
+
+/*
+ Advance `n_steps` steps, calling reporters. A blow-up returns
+ `STEERMD_ERR_UNSTABLE`; the message names the step.
+
+ # Safety
+ `sim` a live handle.
+ */
+enum steermd_status steermd_simulation_step(struct steermd_simulation *sim, uint64_t n_steps);
+
+/*
+ Steps taken so far and simulated time (ps); either pointer may be NULL.
+
+ # Safety
+ `sim` a live handle; non-NULL outputs valid.
+ */
+enum steermd_status steermd_simulation_progress(struct steermd_simulation *sim,
+                                                uint64_t *step,
+                                                double *time_ps);
+
+/*
+ Write a DCD frame (Å on disk) every `interval` steps to `path`.
+
+ # Safety
+ `sim` a live handle; `path` NUL-terminated.
+ */
+enum steermd_status steermd_simulation_add_dcd_reporter(struct steermd_simulation *sim,
+                                                        const char *path,
+                                                        uint64_t interval);
+
+/*
+ Write a checkpoint (positions, velocities, box, step, integrator and
+ RNG state) to `path`, atomically.
+
+ # Safety
+ `sim` a live handle; `path` NUL-terminated.
+ */
+enum steermd_status steermd_simulation_save_checkpoint(struct steermd_simulation *sim,
+                                                       const char *path);
+
+/*
+ Restore a checkpoint written for the same system; continuing is then
+ bitwise identical to an uninterrupted run.
+
+ # Safety
+ `sim` a live handle; `path` NUL-terminated.
+ */
+enum steermd_status steermd_simulation_load_checkpoint(struct steermd_simulation *sim,
+                                                       const char *path);
+
+/*
+ Release a simulation (flushing its reporters). NULL is ignored.
+
+ # Safety
+ `sim` must be NULL or a handle not yet freed.
+ */
+void steermd_simulation_free(struct steermd_simulation *sim);
 
 /*
  The message of the last error raised by a steermd call on this thread, or

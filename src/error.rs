@@ -47,6 +47,17 @@ pub enum Error {
     /// A model's weights and configuration do not agree, or a model is invalid.
     #[error("model error: {0}")]
     Model(String),
+    /// A simulation became unstable (non-finite or absurd positions, forces
+    /// or energies, or constraints that could not be satisfied) while taking
+    /// MD step `step` (1-based: the step that would have produced that step
+    /// count); the state before that step is kept.
+    #[error("simulation unstable at step {step}: {message}")]
+    Unstable {
+        /// The MD step that failed.
+        step: u64,
+        /// What went wrong, naming the atom or constraint involved.
+        message: String,
+    },
     /// The requested backend is not available in this build or on this machine.
     #[error("backend '{backend}' unavailable: {reason}")]
     BackendUnavailable {

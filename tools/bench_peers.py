@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Time steermd and its peer tools on the same data, in one run, and print ratios.
 
-    tools/.venv/bin/python tools/bench_peers.py [--threads 2] [--full] [--only contacts,cvae,lof,dbscan]
+    tools/.venv/bin/python tools/bench_peers.py [--threads 2] [--full] [--only contacts,cvae,lof,dbscan,md]
 
 Peers: MDAnalysis ``contact_matrix`` (sparse and dense) for contact maps,
 PyTorch (mdlearn ``SymmetricConv2dVAE`` encoder) for CVAE inference,
-scikit-learn ``LocalOutlierFactor`` / ``DBSCAN`` for outliers. steermd runs
+scikit-learn ``LocalOutlierFactor`` / ``DBSCAN`` for outliers, OpenMM's CPU
+platform for molecular dynamics (ns/day, same System XML, same integrator
+settings). steermd runs
 through ``examples/peer_bench.rs`` (release build) on the very same ``.npy``
 files; both sides time only the kernel (best of N repetitions), not file I/O or
 process start-up. Use the venv made by ``tools/make_reference.py``.
@@ -154,20 +156,57 @@ def bench_outliers(tmp, args, rng, kind):
                           f"{peer_s / ours['seconds']:.1f}x | {ours['clusters']} / {ours['noise']} |", flush=True)
 
 
+def bench_md(tmp, args, rng):
+    """Langevin MD ns/day: OpenMM CPU platform vs steermd, same System XML and positions."""
+    import openmm as mm
+    import openmm.unit as u
+
+    print(f"\n## Langevin MD, villin 582 atoms, OBC2, HBonds, 2 fs, 300 K, {args.md_steps} steps, ns/day\n")
+    print("| system | OpenMM CPU | steermd | ratio |\n|---|---|---|---|")
+    for case, label in [("ildn_obc_nocutoff", "ff99SB-ILDN + OBC, NoCutoff"),
+                        ("ildn_obc_cutoff", "ff99SB-ILDN + OBC, cutoff 1.0 nm")]:
+        d = ROOT / "tests" / "data" / "ff" / case
+        system = mm.XmlSerializer.deserialize((d / "system.xml").read_text())
+        pos = np.load(d / "positions.npy")
+        integ = mm.LangevinMiddleIntegrator(300 * u.kelvin, 1 / u.picosecond, 0.002 * u.picoseconds)
+        integ.setRandomNumberSeed(1)
+        plat = mm.Platform.getPlatformByName("CPU")
+        ctx = mm.Context(system, integ, plat, {"Threads": str(args.threads)})
+        ctx.setPositions(pos)
+        ctx.setVelocitiesToTemperature(300 * u.kelvin, 1)
+        integ.step(200)  # warm-up (neighbour lists, caches)
+
+        def run():
+            integ.step(args.md_steps)
+            ctx.getState(getEnergy=True)
+
+        peer_s = best_of(args.reps, run)
+        ours = steermd("md", d / "system.xml", d / "positions.npy", args.md_steps, args.reps)
+        ns = args.md_steps * 0.002 / 1000.0
+        per_day = 86400.0 * ns
+        print(f"| {label} | {per_day / peer_s:.1f} | {per_day / ours['seconds']:.1f} | {peer_s / ours['seconds']:.2f}x |",
+              flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--full", action="store_true", help="include 200k-point outlier cases (slow peers)")
-    ap.add_argument("--only", default="contacts,cvae,lof,dbscan")
+    ap.add_argument("--only", default="contacts,cvae,lof,dbscan,md")
+    ap.add_argument("--md-steps", type=int, default=2000, help="MD steps per timed repetition")
     args = ap.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     subprocess.run(["cargo", "build", "--release", "--example", "peer_bench"], cwd=ROOT, check=True)
-    import sklearn, torch, MDAnalysis  # noqa: E401  (versions for the record)
+    versions = []
+    for mod in ("MDAnalysis", "torch", "sklearn", "openmm"):
+        try:
+            versions.append(f"{mod} {__import__(mod).__version__}")
+        except ImportError:
+            pass
     print(f"# steermd vs peers — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{args.threads} threads; MDAnalysis {MDAnalysis.__version__}, PyTorch {torch.__version__}, "
-          f"scikit-learn {sklearn.__version__}")
+          f"{args.threads} threads; {', '.join(versions)}")
     rng = np.random.default_rng(2026)
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as d:
@@ -180,6 +219,8 @@ def main():
             bench_outliers(tmp, args, rng, "lof")
         if "dbscan" in only:
             bench_outliers(tmp, args, rng, "dbscan")
+        if "md" in only:
+            bench_md(tmp, args, rng)
 
 
 if __name__ == "__main__":

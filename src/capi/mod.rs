@@ -17,11 +17,13 @@
 mod encoder;
 mod io;
 mod kernels;
+mod simulation;
 mod status;
 
 pub use encoder::*;
 pub use io::*;
 pub use kernels::*;
+pub use simulation::*;
 pub use status::*;
 
 #[cfg(test)]

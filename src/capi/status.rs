@@ -29,6 +29,8 @@ pub enum steermd_status {
     STEERMD_ERR_MODEL = -7,
     /// The requested backend is not available in this build.
     STEERMD_ERR_BACKEND = -8,
+    /// A simulation became unstable (non-finite or absurd state, constraint failure).
+    STEERMD_ERR_UNSTABLE = -9,
     /// An internal error (a caught panic); please report it.
     STEERMD_ERR_INTERNAL = -99,
 }
@@ -44,6 +46,7 @@ impl From<&Error> for steermd_status {
             Error::NonFinite(_) => STEERMD_ERR_NON_FINITE,
             Error::Model(_) => STEERMD_ERR_MODEL,
             Error::BackendUnavailable { .. } => STEERMD_ERR_BACKEND,
+            Error::Unstable { .. } => STEERMD_ERR_UNSTABLE,
         }
     }
 }

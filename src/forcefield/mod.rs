@@ -4,11 +4,13 @@
 //!   nm, kJ/mol, e, amu).
 //! - [`xml`]: OpenMM serialized `System` XML reader.
 //! - [`prmtop`]: Amber prmtop/inpcrd reader and conversion to a [`System`].
+//! - [`input`]: [`load_system_input`], the one loader for XML+PDB or prmtop+inpcrd.
 //! - [`kernels`]: the [`ForceKernels`] contract the backends implement.
 //!
 //! [`compute`] evaluates energies and forces once; long runs keep a
 //! [`ForceEvaluator`] (see [`crate::integrate`]).
 
+pub mod input;
 pub mod kernels;
 pub mod prmtop;
 pub mod system;
@@ -16,8 +18,14 @@ pub mod terms;
 mod validate;
 pub mod xml;
 
+pub use input::{load_system_input, LoadedSystem, SystemInput};
 pub use kernels::{ForceEvaluator, ForceKernels, ForceOutput, ALL_GROUPS};
+pub use prmtop::{
+    parse_inpcrd, parse_prmtop, read_inpcrd, read_prmtop, Constraints, ImplicitSolvent, Inpcrd,
+    Prmtop, PrmtopOptions,
+};
 pub use system::*;
+pub use xml::{parse_system_xml, read_system_xml};
 
 use crate::backend::Device;
 use crate::error::{Error, Result};

@@ -4,12 +4,16 @@
 //! Fixed columns as in the wwPDB format: ATOM/HETATM records, coordinates in
 //! Å (converted to nm), CRYST1 edge lengths in Å (converted to nm; only
 //! orthorhombic cells, and the 1 Å placeholder cell means "no box").
+//! [`read_pdb_positions`] reads the same records in double precision,
+//! converted bit for bit as OpenMM does, with triclinic cells as reduced box
+//! vectors (the input of force-field calculations).
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::forcefield::BoxVectors;
 use crate::frames::Frames;
 
 /// One atom of a [`Topology`].
@@ -80,25 +84,81 @@ impl Topology {
 /// ([`Error::Parse`] with the 1-based line).
 pub fn read_pdb(path: impl AsRef<Path>) -> Result<(Topology, Frames)> {
     let path = path.as_ref();
+    let raw = scan_pdb(path)?;
+    let cell = match raw.cryst1 {
+        None => None,
+        Some((lineno, v)) => orthorhombic_cell(v).map_err(|m| Error::parse(path, lineno, m))?,
+    };
+    let xyz = raw
+        .xyz
+        .iter()
+        .flatten()
+        .map(|&a| (a / 10.0) as f32)
+        .collect();
+    let frames = Frames::new(raw.atoms.len(), xyz, cell.map(|b| vec![b]))?;
+    Ok((Topology { atoms: raw.atoms }, frames))
+}
+
+/// Read a PDB file's topology, the positions of its first model in double
+/// precision (nm) and its unit cell as box vectors (nm), converting exactly
+/// as OpenMM's `PDBFile` does: every Å value is `float(text) * 0.1` (not
+/// `/ 10`, which differs in the last bit for about a third of the values),
+/// and the CRYST1 lengths and angles become OpenMM's reduced box vectors
+/// (`computePeriodicBoxVectors`, triclinic cells included).
+///
+/// No box is returned when there is no CRYST1 record, when a CRYST1 length
+/// is zero (as in OpenMM) or for the 1 Å × 1 Å × 1 Å placeholder cell that
+/// some programs write for non-periodic structures.
+///
+/// Errors: as [`read_pdb`], except that triclinic cells are accepted; a cell
+/// that does not describe a valid parallelepiped is an [`Error::Parse`] at
+/// the CRYST1 line.
+pub fn read_pdb_positions(
+    path: impl AsRef<Path>,
+) -> Result<(Topology, Vec<[f64; 3]>, Option<BoxVectors>)> {
+    let path = path.as_ref();
+    let raw = scan_pdb(path)?;
+    let positions = raw.xyz.iter().map(|p| p.map(|a| a * 0.1)).collect();
+    let box_vectors = match raw.cryst1 {
+        None => None,
+        Some((lineno, v)) => box_from_cell(v).map_err(|m| Error::parse(path, lineno, m))?,
+    };
+    Ok((Topology { atoms: raw.atoms }, positions, box_vectors))
+}
+
+/// ATOM/HETATM records of the first model (coordinates in Å, as written)
+/// and the last CRYST1 record before the end of the first model.
+struct RawPdb {
+    atoms: Vec<Atom>,
+    xyz: Vec<[f64; 3]>,
+    /// (1-based line, [a, b, c (Å), α, β, γ (degrees)]).
+    cryst1: Option<(usize, [f64; 6])>,
+}
+
+fn scan_pdb(path: &Path) -> Result<RawPdb> {
     let text = fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = String::from_utf8_lossy(&text);
     let mut atoms = Vec::new();
     let mut xyz = Vec::new();
-    let mut cell = None;
+    let mut cryst1 = None;
     for (k, line) in text.lines().enumerate() {
         let lineno = k + 1;
         let err = |msg: String| Error::parse(path, lineno, msg);
         let record = field(line, 1, 6);
         match record.trim_end() {
             "ATOM" | "HETATM" => {
-                for (c0, c1, axis) in [(31, 38, "x"), (39, 46, "y"), (47, 54, "z")] {
-                    let a = parse_f64(line, c0, c1).map_err(|v| {
+                let mut p = [0.0; 3];
+                for (d, (c0, c1, axis)) in [(31, 38, "x"), (39, 46, "y"), (47, 54, "z")]
+                    .into_iter()
+                    .enumerate()
+                {
+                    p[d] = parse_f64(line, c0, c1).map_err(|v| {
                         err(format!(
                             "{axis} coordinate '{v}' (columns {c0}-{c1}) is not a number"
                         ))
                     })?;
-                    xyz.push((a / 10.0) as f32);
                 }
+                xyz.push(p);
                 let res_seq = parse_res_seq(field(line, 23, 26)).ok_or_else(|| {
                     err(format!(
                         "residue number '{}' (columns 23-26) is not a number",
@@ -118,7 +178,7 @@ pub fn read_pdb(path: impl AsRef<Path>) -> Result<(Topology, Frames)> {
                     name,
                 });
             }
-            "CRYST1" => cell = parse_cryst1(line).map_err(err)?,
+            "CRYST1" => cryst1 = Some((lineno, cryst1_fields(line).map_err(err)?)),
             "ENDMDL" | "END" => break,
             _ => {}
         }
@@ -126,8 +186,7 @@ pub fn read_pdb(path: impl AsRef<Path>) -> Result<(Topology, Frames)> {
     if atoms.is_empty() {
         return Err(Error::parse(path, 0, "no ATOM or HETATM records"));
     }
-    let frames = Frames::new(atoms.len(), xyz, cell.map(|b| vec![b]))?;
-    Ok((Topology { atoms }, frames))
+    Ok(RawPdb { atoms, xyz, cryst1 })
 }
 
 /// Write frame `frame` of `frames` as a PDB with `topology` (coordinates in
@@ -228,21 +287,31 @@ fn parse_res_seq(f: &str) -> Option<i32> {
     })
 }
 
-/// CRYST1 → orthorhombic box in nm; `None` for the 1 Å placeholder cell.
-fn parse_cryst1(line: &str) -> std::result::Result<Option<[f32; 3]>, String> {
+/// The six CRYST1 numbers: a, b, c (Å) and α, β, γ (degrees).
+fn cryst1_fields(line: &str) -> std::result::Result<[f64; 6], String> {
     let mut v = [0.0f64; 6];
     let cols = [(7, 15), (16, 24), (25, 33), (34, 40), (41, 47), (48, 54)];
     for (k, &(c0, c1)) in cols.iter().enumerate() {
         v[k] = parse_f64(line, c0, c1)
             .map_err(|f| format!("CRYST1 field '{f}' (columns {c0}-{c1}) is not a number"))?;
     }
+    Ok(v)
+}
+
+/// Whether a cell is the 1 Å cube written for structures without a box.
+fn is_placeholder_cell(v: &[f64; 6]) -> bool {
+    v[..3].iter().all(|&l| (l - 1.0).abs() < 1e-6)
+}
+
+/// CRYST1 → orthorhombic box in nm; `None` for the 1 Å placeholder cell.
+fn orthorhombic_cell(v: [f64; 6]) -> std::result::Result<Option<[f32; 3]>, String> {
     if v[3..].iter().any(|a| (a - 90.0).abs() > 1e-3) {
         return Err(format!(
             "triclinic unit cell (angles {}, {}, {}); only orthorhombic boxes are supported",
             v[3], v[4], v[5]
         ));
     }
-    if v[..3].iter().all(|&l| (l - 1.0).abs() < 1e-6) {
+    if is_placeholder_cell(&v) {
         return Ok(None);
     }
     if v[..3].iter().any(|&l| l <= 0.0) {
@@ -252,6 +321,61 @@ fn parse_cryst1(line: &str) -> std::result::Result<Option<[f32; 3]>, String> {
         ));
     }
     Ok(Some([v[0], v[1], v[2]].map(|l| (l / 10.0) as f32)))
+}
+
+/// CRYST1 → reduced box vectors (nm) exactly as OpenMM's PDB reader
+/// computes them (`openmm.app.internal.unitcell.computePeriodicBoxVectors`
+/// on lengths `Å * 0.1` and angles `deg * π / 180`).
+fn box_from_cell(v: [f64; 6]) -> std::result::Result<Option<BoxVectors>, String> {
+    use std::f64::consts::PI;
+    let (a_len, b_len, c_len) = (v[0] * 0.1, v[1] * 0.1, v[2] * 0.1);
+    if a_len == 0.0 || b_len == 0.0 || c_len == 0.0 || is_placeholder_cell(&v) {
+        return Ok(None);
+    }
+    let bad = || {
+        format!(
+            "CRYST1 cell (a, b, c = {}, {}, {} Å; α, β, γ = {}, {}, {}°) is not a valid periodic box",
+            v[0], v[1], v[2], v[3], v[4], v[5]
+        )
+    };
+    let (alpha, beta, gamma) = (v[3] * PI / 180.0, v[4] * PI / 180.0, v[5] * PI / 180.0);
+    compute_periodic_box_vectors([a_len, b_len, c_len], [alpha, beta, gamma])
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+/// OpenMM's `computePeriodicBoxVectors` (openmm.app.internal.unitcell):
+/// edge lengths (nm) and angles α, β, γ (radians) → box vectors in reduced
+/// form, operation by operation (entries below 1e-6 set to 0; Python's
+/// `round`, which rounds half to even). `None` when the cell is degenerate.
+pub(crate) fn compute_periodic_box_vectors(
+    [a_len, b_len, c_len]: [f64; 3],
+    [alpha, beta, gamma]: [f64; 3],
+) -> Option<BoxVectors> {
+    if !(a_len > 0.0 && b_len > 0.0 && c_len > 0.0) {
+        return None;
+    }
+    let mut a = [a_len, 0.0, 0.0];
+    let mut b = [b_len * gamma.cos(), b_len * gamma.sin(), 0.0];
+    let cx = c_len * beta.cos();
+    let cy = c_len * (alpha.cos() - beta.cos() * gamma.cos()) / gamma.sin();
+    let cz = (c_len * c_len - cx * cx - cy * cy).sqrt();
+    let mut c = [cx, cy, cz];
+    for x in a.iter_mut().chain(b.iter_mut()).chain(c.iter_mut()) {
+        if x.abs() < 1e-6 {
+            *x = 0.0;
+        }
+    }
+    if !(b[1] > 0.0 && c[2] > 0.0) {
+        return None;
+    }
+    let sub =
+        |u: [f64; 3], w: [f64; 3], k: f64| [u[0] - w[0] * k, u[1] - w[1] * k, u[2] - w[2] * k];
+    c = sub(c, b, (c[1] / b[1]).round_ties_even());
+    c = sub(c, a, (c[0] / a[0]).round_ties_even());
+    b = sub(b, a, (b[0] / a[0]).round_ties_even());
+    let out = [a, b, c];
+    out.iter().flatten().all(|x| x.is_finite()).then_some(out)
 }
 
 /// Element from an atom name: its first letter (`CA` → `C`, `1HB` → `H`).

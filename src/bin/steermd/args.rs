@@ -31,6 +31,118 @@ pub enum Command {
     Rmsd(RmsdArgs),
     /// The whole agent step: contacts -> embed -> outliers (-> RMSD ranking), printed.
     Agent(AgentArgs),
+    /// Potential energy (kJ/mol, total and per force group) as one JSON line; forces on request.
+    Energy(EnergyArgs),
+    /// Langevin (or NVE) molecular dynamics with reporters and checkpoints.
+    Simulate(SimulateArgs),
+}
+
+/// Nonbonded method for systems built from a prmtop.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonbondedArg {
+    /// All pairs.
+    NoCutoff,
+    /// Cutoff with reaction field, no periodicity.
+    CutoffNonPeriodic,
+    /// Cutoff with reaction field and minimum image (needs a box).
+    CutoffPeriodic,
+}
+
+/// Constraints for systems built from a prmtop.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintsArg {
+    /// None (rigid water still applies).
+    None,
+    /// Bonds to hydrogen.
+    HBonds,
+    /// All bonds.
+    AllBonds,
+}
+
+/// Implicit solvent for systems built from a prmtop.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImplicitSolventArg {
+    /// Vacuum (or explicit solvent in the prmtop).
+    None,
+    /// OBC2 generalized Born with the prmtop's radii (igb=5).
+    Obc2,
+}
+
+/// Where the system comes from: OpenMM System XML + PDB, or prmtop + inpcrd.
+#[derive(Args, Debug)]
+pub struct SystemArgs {
+    /// OpenMM serialized System (XmlSerializer.serialize).
+    #[arg(long, requires = "pdb", conflicts_with_all = ["prmtop", "inpcrd"])]
+    pub system: Option<PathBuf>,
+    /// Positions (and box, CRYST1) for --system, nm = 0.1 × Å.
+    #[arg(long, requires = "system")]
+    pub pdb: Option<PathBuf>,
+    /// Amber topology.
+    #[arg(long, requires = "inpcrd")]
+    pub prmtop: Option<PathBuf>,
+    /// Amber coordinates (inpcrd/rst7) for --prmtop.
+    #[arg(long, requires = "prmtop")]
+    pub inpcrd: Option<PathBuf>,
+    /// prmtop only: nonbonded method.
+    #[arg(long, value_enum, default_value = "no-cutoff")]
+    pub nonbonded: NonbondedArg,
+    /// prmtop only: nonbonded cutoff, nm.
+    #[arg(long, default_value_t = 1.0)]
+    pub cutoff: f64,
+    /// prmtop only: constraints.
+    #[arg(long, value_enum, default_value = "h-bonds")]
+    pub constraints: ConstraintsArg,
+    /// prmtop only: implicit solvent.
+    #[arg(long, value_enum, default_value = "obc2")]
+    pub implicit_solvent: ImplicitSolventArg,
+}
+
+/// `steermd energy`.
+#[derive(Args, Debug)]
+pub struct EnergyArgs {
+    #[command(flatten)]
+    pub input: SystemArgs,
+    /// Write forces, kJ/mol/nm, float64 [atoms, 3] (.npy).
+    #[arg(long)]
+    pub forces: Option<PathBuf>,
+}
+
+/// `steermd simulate`.
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub input: SystemArgs,
+    /// Number of steps.
+    #[arg(long)]
+    pub steps: u64,
+    /// Time step, ps.
+    #[arg(long, default_value_t = 0.002)]
+    pub dt: f64,
+    /// Temperature, K (Langevin bath and initial velocities).
+    #[arg(long, default_value_t = 300.0)]
+    pub temperature: f64,
+    /// Friction, 1/ps; 0 runs NVE velocity Verlet.
+    #[arg(long, default_value_t = 1.0)]
+    pub friction: f64,
+    /// Steps between state lines (CSV on stdout) and trajectory frames.
+    #[arg(long, default_value_t = 500)]
+    pub report: u64,
+    /// Trajectory output (DCD, Å on disk).
+    #[arg(long)]
+    pub traj: Option<PathBuf>,
+    /// Checkpoint written at the end (and every --report steps); resumed from
+    /// when it exists and --resume is given.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from --checkpoint instead of starting fresh.
+    #[arg(long, requires = "checkpoint")]
+    pub resume: bool,
+    /// Minimize the energy (RMS force below 10 kJ/mol/nm) before dynamics.
+    #[arg(long)]
+    pub minimize: bool,
+    /// Random seed (velocities and Langevin noise).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// Where the frames come from.

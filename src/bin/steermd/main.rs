@@ -7,6 +7,7 @@
 mod agent;
 mod args;
 mod commands;
+mod md;
 
 use std::process::ExitCode;
 
@@ -35,5 +36,7 @@ fn run(cli: args::Cli) -> steermd::Result<()> {
         args::Command::Outliers(a) => commands::outliers(&device, &a),
         args::Command::Rmsd(a) => commands::rmsd(&device, &a),
         args::Command::Agent(a) => agent::run(&device, &a),
+        args::Command::Energy(a) => md::energy(&device, &a),
+        args::Command::Simulate(a) => md::simulate(&device, &a),
     })
 }

@@ -1,0 +1,568 @@
+//! C ABI: molecular-dynamics simulations as opaque handles.
+//!
+//! A `steermd_simulation` owns a system, its state (positions nm, velocities
+//! nm/ps, box nm, step) and an integrator. Create one from an OpenMM System
+//! XML + PDB or an Amber prmtop + inpcrd, then minimize, step, query energies
+//! and forces, and write or read checkpoints.
+
+use std::ffi::c_char;
+use std::path::{Path, PathBuf};
+
+use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status, CError};
+use crate::backend::Device;
+use crate::error::Error;
+use crate::forcefield::input::{load_system_input, SystemInput};
+use crate::forcefield::prmtop::{Constraints, ImplicitSolvent, PrmtopOptions};
+use crate::forcefield::{NonbondedMethod, MAX_FORCE_GROUPS};
+use crate::integrate::{DcdReporter, Integrator, Simulation, SimulationOptions};
+
+/// A simulation: system, state and integrator.
+pub struct steermd_simulation {
+    sim: Simulation,
+}
+
+/// How a simulation integrates; fill with `steermd_integrator_options_default`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct steermd_integrator_options {
+    /// Integrator: 0 = OpenMM's LangevinMiddleIntegrator (NVT, default),
+    /// 1 = velocity Verlet (NVE).
+    pub kind: i32,
+    /// Time step, ps (default 0.002).
+    pub dt_ps: f64,
+    /// Bath temperature, K (Langevin; default 300).
+    pub temperature_k: f64,
+    /// Friction coefficient, 1/ps (Langevin; default 1).
+    pub friction_per_ps: f64,
+    /// Seed of the Langevin noise (default 1).
+    pub seed: u64,
+    /// Relative constraint tolerance (default 1e-5).
+    pub constraint_tolerance: f64,
+}
+
+/// Options for building a system from a prmtop (OpenMM's `createSystem`
+/// arguments); fill with `steermd_prmtop_options_default`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct steermd_prmtop_options {
+    /// 0 = NoCutoff, 1 = CutoffNonPeriodic, 2 = CutoffPeriodic (default 0).
+    pub nonbonded_method: i32,
+    /// Nonbonded cutoff, nm (default 1.0).
+    pub cutoff_nm: f64,
+    /// 0 = none, 1 = bonds to hydrogen, 2 = all bonds (default 1).
+    pub constraints: i32,
+    /// 0 = none, 1 = OBC2 generalized Born with the prmtop radii (default 1).
+    pub implicit_solvent: i32,
+}
+
+/// Write the default integrator options (Langevin, 2 fs, 300 K, 1/ps, seed 1)
+/// to `*out`.
+///
+/// # Safety
+/// `out` must be NULL or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_integrator_options_default(
+    out: *mut steermd_integrator_options,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
+        *out = steermd_integrator_options {
+            kind: 0,
+            dt_ps: 0.002,
+            temperature_k: 300.0,
+            friction_per_ps: 1.0,
+            seed: 1,
+            constraint_tolerance: 1e-5,
+        };
+        Ok(())
+    })
+}
+
+/// Write the default prmtop options (NoCutoff, H-bond constraints, OBC2) to `*out`.
+///
+/// # Safety
+/// `out` must be NULL or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_prmtop_options_default(
+    out: *mut steermd_prmtop_options,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
+        *out = steermd_prmtop_options {
+            nonbonded_method: 0,
+            cutoff_nm: 1.0,
+            constraints: 1,
+            implicit_solvent: 1,
+        };
+        Ok(())
+    })
+}
+
+fn integrator_options(o: &steermd_integrator_options) -> Result<SimulationOptions, Error> {
+    let integrator = match o.kind {
+        0 => Integrator::LangevinMiddle {
+            dt: o.dt_ps,
+            temperature: o.temperature_k,
+            friction: o.friction_per_ps,
+        },
+        1 => Integrator::VelocityVerlet { dt: o.dt_ps },
+        k => {
+            return Err(Error::InvalidArgument(format!(
+                "integrator kind {k} (expected 0 = Langevin middle, 1 = velocity Verlet)"
+            )))
+        }
+    };
+    let mut opts = SimulationOptions::new(integrator);
+    opts.seed = o.seed;
+    opts.constraint_tolerance = o.constraint_tolerance;
+    opts.device = Device::Cpu;
+    Ok(opts)
+}
+
+fn to_prmtop_options(o: &steermd_prmtop_options) -> Result<PrmtopOptions, Error> {
+    let method = match o.nonbonded_method {
+        0 => NonbondedMethod::NoCutoff,
+        1 => NonbondedMethod::CutoffNonPeriodic,
+        2 => NonbondedMethod::CutoffPeriodic,
+        m => {
+            return Err(Error::InvalidArgument(format!(
+                "nonbonded_method {m} (expected 0, 1 or 2)"
+            )))
+        }
+    };
+    let constraints = match o.constraints {
+        0 => Constraints::None,
+        1 => Constraints::HBonds,
+        2 => Constraints::AllBonds,
+        c => {
+            return Err(Error::InvalidArgument(format!(
+                "constraints {c} (expected 0, 1 or 2)"
+            )))
+        }
+    };
+    let implicit_solvent = match o.implicit_solvent {
+        0 => None,
+        1 => Some(ImplicitSolvent::Obc2),
+        s => {
+            return Err(Error::InvalidArgument(format!(
+                "implicit_solvent {s} (expected 0 or 1)"
+            )))
+        }
+    };
+    Ok(PrmtopOptions {
+        nonbonded_method: method,
+        nonbonded_cutoff: o.cutoff_nm,
+        constraints,
+        implicit_solvent,
+        ..PrmtopOptions::default()
+    })
+}
+
+fn create(
+    input: SystemInput,
+    options: *const steermd_integrator_options,
+    out: *mut *mut steermd_simulation,
+) -> Result<(), CError> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    // SAFETY: the public callers require `options` to be NULL or valid.
+    let o = unsafe { options.as_ref() }.ok_or_else(|| null("options"))?;
+    let loaded = load_system_input(&input)?;
+    let mut sim = Simulation::new(
+        loaded.system,
+        loaded.positions,
+        loaded.box_vectors,
+        integrator_options(o)?,
+    )?;
+    if let Some(v) = loaded.velocities {
+        sim.set_velocities(v)?;
+    }
+    // SAFETY: `out` is non-null and writable per the public callers' contract.
+    unsafe { *out = Box::into_raw(Box::new(steermd_simulation { sim })) };
+    Ok(())
+}
+
+/// Create a simulation from an OpenMM System XML and a PDB (positions, box).
+/// `*out` receives a handle for `steermd_simulation_free`. Velocities start at zero.
+///
+/// # Safety
+/// `system_xml`, `pdb`: NUL-terminated; `options`: valid; `out`: valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_create_xml(
+    system_xml: *const c_char,
+    pdb: *const c_char,
+    options: *const steermd_integrator_options,
+    out: *mut *mut steermd_simulation,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let (xml, pdb) = unsafe { (c_str(system_xml, "system_xml")?, c_str(pdb, "pdb")?) };
+        let input = SystemInput::Xml {
+            xml: PathBuf::from(xml),
+            pdb: PathBuf::from(pdb),
+        };
+        create(input, options, out)
+    })
+}
+
+/// Create a simulation from an Amber prmtop and inpcrd/rst7 (velocities are
+/// taken from the rst7 when present). `prmtop_options` may be NULL for the defaults.
+///
+/// # Safety
+/// `prmtop`, `inpcrd`: NUL-terminated; `prmtop_options`: NULL or valid;
+/// `options`: valid; `out`: valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_create_prmtop(
+    prmtop: *const c_char,
+    inpcrd: *const c_char,
+    prmtop_options: *const steermd_prmtop_options,
+    options: *const steermd_integrator_options,
+    out: *mut *mut steermd_simulation,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let (top, crd) = unsafe { (c_str(prmtop, "prmtop")?, c_str(inpcrd, "inpcrd")?) };
+        // SAFETY: caller contract above.
+        let popts = match unsafe { prmtop_options.as_ref() } {
+            Some(p) => to_prmtop_options(p)?,
+            None => PrmtopOptions {
+                constraints: Constraints::HBonds,
+                implicit_solvent: Some(ImplicitSolvent::Obc2),
+                ..PrmtopOptions::default()
+            },
+        };
+        let input = SystemInput::Prmtop {
+            prmtop: PathBuf::from(top),
+            inpcrd: PathBuf::from(crd),
+            options: popts,
+        };
+        create(input, options, out)
+    })
+}
+
+/// Borrow a simulation handle mutably.
+///
+/// # Safety
+/// `sim` must be NULL or a live handle not used concurrently.
+unsafe fn handle<'a>(sim: *mut steermd_simulation) -> Result<&'a mut Simulation, CError> {
+    // SAFETY: caller contract above.
+    Ok(&mut unsafe { sim.as_mut() }.ok_or_else(|| null("sim"))?.sim)
+}
+
+/// Number of atoms, written to `*n_atoms`.
+///
+/// # Safety
+/// `sim` a live handle; `n_atoms` valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_n_atoms(
+    sim: *mut steermd_simulation,
+    n_atoms: *mut usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let s = unsafe { handle(sim) }?;
+        // SAFETY: caller contract above.
+        *unsafe { n_atoms.as_mut() }.ok_or_else(|| null("n_atoms"))? = s.positions().len();
+        Ok(())
+    })
+}
+
+fn copy_out(src: &[[f64; 3]], dst: *mut f64, len: usize, arg: &str) -> Result<(), CError> {
+    // SAFETY: the public callers require `dst` valid for `len` writes.
+    let out = unsafe { out_slice(dst, len, src.len() * 3, arg) }?;
+    out.copy_from_slice(src.as_flattened());
+    Ok(())
+}
+
+fn copy_in(n: usize, src: *const f64, len: usize, arg: &str) -> Result<Vec<[f64; 3]>, CError> {
+    if len != 3 * n {
+        return Err(Error::Shape(format!(
+            "{arg}: {len} values for {n} atoms (need {})",
+            3 * n
+        ))
+        .into());
+    }
+    // SAFETY: the public callers require `src` valid for `len` reads.
+    let flat = unsafe { in_slice(src, len, arg) }?;
+    Ok(flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+}
+
+/// Copy positions (nm, `[atom][xyz]`, `3 * n_atoms` doubles) into `xyz`.
+///
+/// # Safety
+/// `sim` a live handle; `xyz` valid for `len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_get_positions(
+    sim: *mut steermd_simulation,
+    xyz: *mut f64,
+    len: usize,
+) -> steermd_status {
+    // SAFETY: caller contract above.
+    guard(|| copy_out(unsafe { handle(sim) }?.positions(), xyz, len, "xyz"))
+}
+
+/// Set positions (nm, `3 * n_atoms` doubles); NaN/Inf are refused with the atom index.
+///
+/// # Safety
+/// `sim` a live handle; `xyz` valid for `len` reads.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_set_positions(
+    sim: *mut steermd_simulation,
+    xyz: *const f64,
+    len: usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let s = unsafe { handle(sim) }?;
+        let p = copy_in(s.positions().len(), xyz, len, "xyz")?;
+        Ok(s.set_positions(p)?)
+    })
+}
+
+/// Copy velocities (nm/ps, `3 * n_atoms` doubles) into `v`.
+///
+/// # Safety
+/// `sim` a live handle; `v` valid for `len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_get_velocities(
+    sim: *mut steermd_simulation,
+    v: *mut f64,
+    len: usize,
+) -> steermd_status {
+    // SAFETY: caller contract above.
+    guard(|| copy_out(unsafe { handle(sim) }?.velocities(), v, len, "v"))
+}
+
+/// Set velocities (nm/ps, `3 * n_atoms` doubles).
+///
+/// # Safety
+/// `sim` a live handle; `v` valid for `len` reads.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_set_velocities(
+    sim: *mut steermd_simulation,
+    v: *const f64,
+    len: usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let s = unsafe { handle(sim) }?;
+        let v = copy_in(s.positions().len(), v, len, "v")?;
+        Ok(s.set_velocities(v)?)
+    })
+}
+
+/// Draw Maxwell–Boltzmann velocities at `temperature_k` (K) with `seed`.
+///
+/// # Safety
+/// `sim` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_set_velocities_to_temperature(
+    sim: *mut steermd_simulation,
+    temperature_k: f64,
+    seed: u64,
+) -> steermd_status {
+    // SAFETY: caller contract above.
+    guard(|| Ok(unsafe { handle(sim) }?.set_velocities_to_temperature(temperature_k, seed)?))
+}
+
+/// Current energies: potential and kinetic (kJ/mol) and the instantaneous
+/// temperature (K). Any output pointer may be NULL.
+///
+/// # Safety
+/// `sim` a live handle; non-NULL outputs valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_energies(
+    sim: *mut steermd_simulation,
+    potential_kj_mol: *mut f64,
+    kinetic_kj_mol: *mut f64,
+    temperature_k: *mut f64,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let st = unsafe { handle(sim) }?.state()?;
+        for (ptr, v) in [
+            (potential_kj_mol, st.potential_energy),
+            (kinetic_kj_mol, st.kinetic_energy),
+            (temperature_k, st.temperature),
+        ] {
+            // SAFETY: caller contract above (NULL allowed).
+            if let Some(p) = unsafe { ptr.as_mut() } {
+                *p = v;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Potential energy of each force group (kJ/mol) into `energies` (`len` ≥ 32;
+/// entry g is group g, 0 for empty groups).
+///
+/// # Safety
+/// `sim` a live handle; `energies` valid for `len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_group_energies(
+    sim: *mut steermd_simulation,
+    energies: *mut f64,
+    len: usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let st = unsafe { handle(sim) }?.state()?;
+        // SAFETY: caller contract above.
+        let out = unsafe { out_slice(energies, len, MAX_FORCE_GROUPS, "energies") }?;
+        out.copy_from_slice(&st.group_energies);
+        Ok(())
+    })
+}
+
+/// Forces (kJ/mol/nm, `3 * n_atoms` doubles) at the current positions.
+///
+/// # Safety
+/// `sim` a live handle; `forces` valid for `len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_get_forces(
+    sim: *mut steermd_simulation,
+    forces: *mut f64,
+    len: usize,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let f = unsafe { handle(sim) }?.forces()?;
+        copy_out(&f.forces, forces, len, "forces")
+    })
+}
+
+/// Minimize the energy until the RMS force is below `tolerance`
+/// (kJ/mol/nm) or `max_iterations` (0 = unlimited) is reached; the final
+/// potential energy (kJ/mol) goes to `*final_energy` unless it is NULL.
+///
+/// # Safety
+/// `sim` a live handle; `final_energy` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_minimize(
+    sim: *mut steermd_simulation,
+    tolerance: f64,
+    max_iterations: usize,
+    final_energy: *mut f64,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let report = unsafe { handle(sim) }?.minimize(tolerance, max_iterations)?;
+        // SAFETY: caller contract above.
+        if let Some(e) = unsafe { final_energy.as_mut() } {
+            *e = report.final_energy;
+        }
+        Ok(())
+    })
+}
+
+/// Advance `n_steps` steps, calling reporters. A blow-up returns
+/// `STEERMD_ERR_UNSTABLE`; the message names the step.
+///
+/// # Safety
+/// `sim` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_step(
+    sim: *mut steermd_simulation,
+    n_steps: u64,
+) -> steermd_status {
+    // SAFETY: caller contract above.
+    guard(|| Ok(unsafe { handle(sim) }?.step(n_steps)?))
+}
+
+/// Steps taken so far and simulated time (ps); either pointer may be NULL.
+///
+/// # Safety
+/// `sim` a live handle; non-NULL outputs valid.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_progress(
+    sim: *mut steermd_simulation,
+    step: *mut u64,
+    time_ps: *mut f64,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let s = unsafe { handle(sim) }?;
+        // SAFETY: caller contract above (NULL allowed).
+        if let Some(p) = unsafe { step.as_mut() } {
+            *p = s.step_count();
+        }
+        // SAFETY: caller contract above (NULL allowed).
+        if let Some(p) = unsafe { time_ps.as_mut() } {
+            *p = s.time();
+        }
+        Ok(())
+    })
+}
+
+/// Write a DCD frame (Å on disk) every `interval` steps to `path`.
+///
+/// # Safety
+/// `sim` a live handle; `path` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_add_dcd_reporter(
+    sim: *mut steermd_simulation,
+    path: *const c_char,
+    interval: u64,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let s = unsafe { handle(sim) }?;
+        // SAFETY: caller contract above.
+        let path = unsafe { c_str(path, "path") }?;
+        s.add_reporter(Box::new(DcdReporter::new(Path::new(path), interval)?));
+        Ok(())
+    })
+}
+
+/// Write a checkpoint (positions, velocities, box, step, integrator and
+/// RNG state) to `path`, atomically.
+///
+/// # Safety
+/// `sim` a live handle; `path` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_save_checkpoint(
+    sim: *mut steermd_simulation,
+    path: *const c_char,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let (s, path) = unsafe { (handle(sim)?, c_str(path, "path")?) };
+        Ok(s.save_checkpoint(path)?)
+    })
+}
+
+/// Restore a checkpoint written for the same system; continuing is then
+/// bitwise identical to an uninterrupted run.
+///
+/// # Safety
+/// `sim` a live handle; `path` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_load_checkpoint(
+    sim: *mut steermd_simulation,
+    path: *const c_char,
+) -> steermd_status {
+    guard(|| {
+        // SAFETY: caller contract above.
+        let (s, path) = unsafe { (handle(sim)?, c_str(path, "path")?) };
+        Ok(s.load_checkpoint(path)?)
+    })
+}
+
+/// Release a simulation (flushing its reporters). NULL is ignored.
+///
+/// # Safety
+/// `sim` must be NULL or a handle not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_simulation_free(sim: *mut steermd_simulation) {
+    if !sim.is_null() {
+        // SAFETY: created by Box::into_raw in `create`, freed once.
+        let mut h = unsafe { Box::from_raw(sim) };
+        // Errors cannot be reported from a destructor; a failed flush is
+        // visible as a short trajectory file.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.sim.finish_reporters()));
+    }
+}

@@ -1,1 +1,0 @@
-//! Reader for Amber `prmtop` topologies and `inpcrd`/`rst7` coordinates.
