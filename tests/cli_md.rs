@@ -76,7 +76,12 @@ fn check_energy_against_reference(case_dir: &Path, args: &[&str]) {
     // AmberPrmtopFile does; per-force energies are then checked through the
     // System XML route (tests/forcefield_parity.rs) and only the total here.
     let per_group = got["groups"].as_object().unwrap().len() > 1;
-    for g in reference["groups"].as_array().unwrap().iter().filter(|_| per_group) {
+    for g in reference["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|_| per_group)
+    {
         let e_ref = g["energy_kj_mol"].as_f64().unwrap();
         let key = g["group"].as_u64().unwrap().to_string();
         let e = got["groups"][&key]["energy_kj_mol"].as_f64().unwrap_or(0.0);

@@ -10,7 +10,7 @@
 //! Units: nm, kJ/mol, e, radians. Displacements follow OpenMM's
 //! `getDeltaR(a, b) = b − a` convention where noted.
 
-use super::system::{BoxVectors, NonbondedForce, ONE_4PI_EPS0};
+use super::system::{BoxVectors, GbsaObcForce, NonbondedForce, ONE_4PI_EPS0};
 
 /// A 3-vector (nm, or kJ/mol/nm for forces).
 pub type Vec3 = [f64; 3];
@@ -382,32 +382,87 @@ pub fn obc_born_radius(sum_i: f64, offset_radius: f64, radius: f64) -> (f64, f64
     (b, chain)
 }
 
-/// The generalized-Born pair energy `E = pre·q₁q₂/f`,
-/// `f = √(r² + B₁B₂ exp(−r²/(4B₁B₂)))`, and its derivatives, OpenMM's
-/// `ReferenceObc::computeBornEnergyForces` first loop.
+/// Constants of the generalized-Born pair and self energies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GbConstants {
+    /// Coulomb constant k (kJ·nm/mol/e²).
+    pub k: f64,
+    /// 1/ε_solute (0 with 1/ε_solvent when OpenMM's GBSAOBCForce zeroes
+    /// the prefactor for a zero dielectric).
+    pub inv_solute: f64,
+    /// 1/ε_solvent.
+    pub inv_solvent: f64,
+    /// Debye–Hückel screening κ (nm⁻¹).
+    pub kappa: f64,
+    /// Energy shift `1/r_c` (nm⁻¹) of the pair term with a cutoff, else 0.
+    pub shift: f64,
+}
+
+impl GbConstants {
+    /// The constants of a GB force. A zero dielectric zeroes the prefactor
+    /// (OpenMM's `ReferenceObc`).
+    pub fn new(g: &GbsaObcForce) -> Self {
+        let (inv_solute, inv_solvent) = if g.solute_dielectric != 0.0 && g.solvent_dielectric != 0.0
+        {
+            (1.0 / g.solute_dielectric, 1.0 / g.solvent_dielectric)
+        } else {
+            (0.0, 0.0)
+        };
+        GbConstants {
+            k: g.coulomb_constant,
+            inv_solute,
+            inv_solvent,
+            kappa: g.kappa,
+            shift: if g.method.has_cutoff() {
+                1.0 / g.cutoff
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// The generalized-Born pair energy
+/// `E = −k q₁q₂ (1/ε_solute − e^{−κf}/ε_solvent) (1/f − shift)`,
+/// `f = √(r² + B₁B₂ exp(−r²/(4B₁B₂)))` (OpenMM's `GBSAOBCForce` for κ = 0,
+/// the `CustomGBForce` OBC2 expressions in general), and its derivatives.
 ///
-/// `pre_qq = pre·q₁q₂` with `pre = −k (1/ε_solute − 1/ε_solvent)`;
-/// `a = B₁B₂` (nm²); `quarter_inv_a = 1/(4a)`. Returns
-/// `(E, −(dE/dr)/r, dE/da)`. The i = j self term is `½ E` with `r = 0`.
+/// `qq = q₁q₂`; `a = B₁B₂` (nm²); `quarter_inv_a = 1/(4a)`. Returns
+/// `(E, −(dE/dr)/r, dE/da)`; the force on atom 1 is `−(dE/dr)/r·(x₁ − x₂)`.
+/// The self term of atom i is `½ E` at `r = 0`, `a = B_i²`, `shift = 0`,
+/// and its dE/dB_i is `dE/da · B_i`. With `SALT` false, κ is taken as 0.
 /// `exp` and `rsqrt` (`1/√x`) are the functions to use.
 #[inline(always)]
-pub fn gb_pair(
+#[allow(clippy::too_many_arguments)]
+pub fn gb_pair<const SALT: bool>(
     r2: f64,
     a: f64,
     quarter_inv_a: f64,
-    pre_qq: f64,
+    qq: f64,
+    c: &GbConstants,
+    shift: f64,
     exp: impl Fn(f64) -> f64,
     rsqrt: impl Fn(f64) -> f64,
 ) -> (f64, f64, f64) {
     let d = r2 * quarter_inv_a;
     let e = exp(-d);
     let den2 = r2 + a * e;
-    let inv_den = rsqrt(den2);
-    let g = pre_qq * inv_den;
-    let inv_den2 = inv_den * inv_den;
-    let f = g * (1.0 - 0.25 * e) * inv_den2;
-    let de_da = -0.5 * g * e * (1.0 + d) * inv_den2;
-    (g, f, de_da)
+    let inv_f = rsqrt(den2);
+    let inv_f2 = inv_f * inv_f;
+    let (p, dp) = if SALT {
+        let f = den2 * inv_f;
+        let ek = exp(-c.kappa * f) * c.inv_solvent;
+        (c.inv_solute - ek, c.kappa * ek)
+    } else {
+        (c.inv_solute - c.inv_solvent, 0.0)
+    };
+    let kqq = -c.k * qq;
+    let u = inv_f - shift;
+    let energy = kqq * p * u;
+    let de_df = kqq * (dp * u - p * inv_f2);
+    let force = -de_df * (1.0 - 0.25 * e) * inv_f;
+    let de_da = 0.5 * de_df * e * (1.0 + d) * inv_f;
+    (energy, force, de_da)
 }
 
 /// ACE non-polar term of one atom, `4π·γ_sa·(R + r_probe)²·(R/B)⁶`, and its

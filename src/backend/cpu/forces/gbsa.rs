@@ -9,7 +9,9 @@
 
 use super::lanes::{exp, ln2, rsqrt};
 use super::pairs::{PairKernel, SegIn, SegOut, CAP, MAX_PARAMS};
-use crate::forcefield::terms::{ace_surface, gb_pair, hct_bounds, hct_term, obc_born_radius};
+use crate::forcefield::terms::{
+    ace_surface, gb_pair, hct_bounds, hct_term, obc_born_radius, GbConstants,
+};
 use crate::forcefield::{GbsaObcForce, ObcFlavor};
 
 /// Per-force data prepared once, plus per-evaluation scratch.
@@ -17,8 +19,8 @@ pub(super) struct GbPrep {
     pub force: GbsaObcForce,
     /// Whether the Born sum has GBSAOBCForce's engulfed-atom correction.
     pub engulfed: bool,
-    /// `−k (1/ε_solute − 1/ε_solvent)` (kJ·nm/mol/e²).
-    pub pre: f64,
+    /// Coulomb constant, dielectrics, κ and cutoff shift.
+    pub consts: GbConstants,
     /// Charges, offset radii `or`, `1/or`, scaled radii `sr = scale·or`
     /// (padded: q = 0, radii of a typical atom).
     pub q: Vec<f64>,
@@ -49,15 +51,10 @@ impl GbPrep {
             or[i] = p.radius - g.offset;
             sr[i] = or[i] * p.scale;
         }
-        let pre = if g.solute_dielectric != 0.0 && g.solvent_dielectric != 0.0 {
-            -g.coulomb_constant * (1.0 / g.solute_dielectric - 1.0 / g.solvent_dielectric)
-        } else {
-            0.0
-        };
         GbPrep {
             force: g.clone(),
             engulfed: g.flavor == ObcFlavor::GbsaObcForce,
-            pre,
+            consts: GbConstants::new(g),
             inv_or: or.iter().map(|o| 1.0 / o).collect(),
             q,
             or,
@@ -91,9 +88,14 @@ impl GbPrep {
         for (i, p) in g.particles.iter().enumerate() {
             let b = self.born[i];
             let (e_sa, de_sa) = ace_surface(p.radius, b, pi4_asolv, g.probe_radius);
-            let qq = self.pre * p.charge * p.charge;
-            let (e_self, _, da) =
-                gb_pair(0.0, b * b, 0.25 / (b * b), qq, f64::exp, |x| 1.0 / x.sqrt());
+            let qq = p.charge * p.charge;
+            let bb = b * b;
+            let rs = |x: f64| 1.0 / x.sqrt();
+            let (e_self, _, da) = if self.consts.kappa != 0.0 {
+                gb_pair::<true>(0.0, bb, 0.25 / bb, qq, &self.consts, 0.0, f64::exp, rs)
+            } else {
+                gb_pair::<false>(0.0, bb, 0.25 / bb, qq, &self.consts, 0.0, f64::exp, rs)
+            };
             energy += e_sa + 0.5 * e_self;
             let de_db = de_sa + da * b + self.sums[i];
             self.de_di[i] = de_db * b * b * self.chain[i];
@@ -176,14 +178,13 @@ impl PairKernel for BornSumKernel<'_> {
     }
 }
 
-/// Pass 2: pair energy, its force at fixed radii, and dE/dB of both atoms.
-pub(super) struct GbPairKernel<'a> {
+/// Pass 2: pair energy, its force at fixed radii, and dE/dB of both atoms;
+/// `SALT`: κ ≠ 0.
+pub(super) struct GbPairKernel<'a, const SALT: bool> {
     pub p: &'a GbPrep,
-    /// `1/r_c` when a cutoff shifts the pair energy, else 0.
-    pub inv_cutoff: f64,
 }
 
-impl PairKernel for GbPairKernel<'_> {
+impl<const SALT: bool> PairKernel for GbPairKernel<'_, SALT> {
     const FORCE: bool = true;
     const ENERGY: bool = true;
     const SI: bool = true;
@@ -206,17 +207,19 @@ impl PairKernel for GbPairKernel<'_> {
         out: &mut SegOut,
     ) {
         let p = self.p;
-        let qi = p.pre * p.q[i];
+        let c = &p.consts;
+        let qi = p.q[i];
         let (bi, inv_bi) = (p.born[i], p.inv_born[i]);
-        let inv_cutoff = self.inv_cutoff;
         let [qj, bj, inv_bj, _] = pj;
         let len = len.min(CAP).min(qj.len()).min(bj.len()).min(inv_bj.len());
         for k in 0..len {
             let qq = qi * qj[k];
             let a = bi * bj[k];
-            let (e, f, de_da) = gb_pair(s.r2[k], a, 0.25 * inv_bi * inv_bj[k], qq, exp, rsqrt);
+            let quarter_inv_a = 0.25 * inv_bi * inv_bj[k];
+            let (e, f, de_da) =
+                gb_pair::<SALT>(s.r2[k], a, quarter_inv_a, qq, c, c.shift, exp, rsqrt);
             let ok = s.ok(k);
-            out.e[k] = if ok { e - qq * inv_cutoff } else { 0.0 };
+            out.e[k] = if ok { e } else { 0.0 };
             out.f[k] = if ok { f } else { 0.0 };
             out.si[k] = if ok { de_da * bj[k] } else { 0.0 };
             out.sj[k] = if ok { de_da * bi } else { 0.0 };

@@ -279,16 +279,26 @@ impl ForceEvaluator for CpuForces {
                     );
                     reduce_scalar(blocks, bufs, &mut p.sums);
                     p.born_radii();
-                    let inv_cutoff = if cutoff { 1.0 / p.force.cutoff } else { 0.0 };
                     let mut unit = [Vec::new(), Vec::new()];
-                    let mut e = run_pass(
-                        &geo,
-                        blocks,
-                        bufs,
-                        &GbPairKernel { p, inv_cutoff },
-                        &mut unit,
-                        &offsets,
-                    );
+                    let mut e = if p.consts.kappa != 0.0 {
+                        run_pass(
+                            &geo,
+                            blocks,
+                            bufs,
+                            &GbPairKernel::<true> { p },
+                            &mut unit,
+                            &offsets,
+                        )
+                    } else {
+                        run_pass(
+                            &geo,
+                            blocks,
+                            bufs,
+                            &GbPairKernel::<false> { p },
+                            &mut unit,
+                            &offsets,
+                        )
+                    };
                     reduce_scalar(blocks, bufs, &mut p.sums);
                     e += p.finish_de_db();
                     run_pass(
