@@ -273,6 +273,38 @@ fn gb_forces_are_minus_gradient_for_both_flavors_and_every_method() {
     }
 }
 
+/// Salt screening (κ > 0, the CustomGB OBC2 of OpenMM's app layer with
+/// `implicitSolventSaltConc`), with and without a cutoff, and without ACE.
+#[test]
+fn gb_with_salt_forces_are_minus_gradient() {
+    let mut rng = Rng::new(18);
+    for method in [
+        NonbondedMethod::NoCutoff,
+        NonbondedMethod::CutoffNonPeriodic,
+        NonbondedMethod::CutoffPeriodic,
+    ] {
+        let mut system =
+            random_system(&mut rng, &gb_spec(ObcFlavor::CustomGbObc2, method, 40, 2.2));
+        if let ForceKind::GbsaObc(g) = &mut system.forces.last_mut().unwrap().kind {
+            g.kappa = 1.27;
+            g.solute_dielectric = 2.0;
+            g.surface_area_energy = 0.0;
+        }
+        let x = random_positions(&mut rng, 40, 2.2, 0.13);
+        let b = cube(2.2);
+        for device in DEVICES {
+            check_fd(
+                device,
+                &system,
+                &x,
+                Some(&b),
+                1e-6,
+                &format!("gb salt {method:?}"),
+            );
+        }
+    }
+}
+
 /// Atoms deep inside each other's descreening spheres: the engulfed-atom
 /// case `or_i < sr_j − r` that GBSAOBCForce corrects and the CustomGB
 /// expressions do not; both must still be conservative.
@@ -367,7 +399,7 @@ fn unsupported_methods_are_clear_errors_naming_the_force() {
         &gb_spec(ObcFlavor::GbsaObcForce, NonbondedMethod::NoCutoff, 10, 2.0),
     );
     if let ForceKind::GbsaObc(g) = &mut system.forces.last_mut().unwrap().kind {
-        g.kappa = 0.7;
+        g.kappa = -0.7;
     }
     for device in DEVICES {
         let err = device
@@ -375,7 +407,7 @@ fn unsupported_methods_are_clear_errors_naming_the_force() {
             .unwrap()
             .force_evaluator(&system)
             .err()
-            .expect("kappa");
+            .expect("negative kappa");
         assert!(err.to_string().contains("kappa"), "{err}");
     }
 }
@@ -469,7 +501,14 @@ fn configurations() -> Vec<(String, Spec)> {
         spec.nonbonded = Some((method, switch));
         spec.gb = Some((flavor, method));
         spec.cutoff = 1.0;
-        out.push((format!("{method:?} switch={switch:?} {flavor:?}"), spec));
+        spec.kappa = if k == 3 { 0.9 } else { 0.0 };
+        out.push((
+            format!(
+                "{method:?} switch={switch:?} {flavor:?} kappa={}",
+                spec.kappa
+            ),
+            spec,
+        ));
     }
     out
 }

@@ -68,9 +68,9 @@ pub trait ForceKernels {
 }
 
 /// Reject what no backend's force kernels implement yet, naming the force:
-/// Ewald, PME and LJPME electrostatics, GB with salt screening (κ ≠ 0), and
-/// GB with a method other than no cutoff / cutoff (non)periodic or a
-/// non-positive cutoff.
+/// Ewald, PME and LJPME electrostatics, and GB with a method other than no
+/// cutoff / cutoff (non)periodic; and GB parameters the kernels cannot use
+/// (negative κ, non-positive cutoff).
 pub fn check_supported(system: &System) -> Result<()> {
     use super::system::{ForceKind, NonbondedMethod};
     let unsupported = |f: &super::system::Force, what: String| {
@@ -98,8 +98,11 @@ pub fn check_supported(system: &System) -> Result<()> {
                 ) {
                     return unsupported(f, format!("GB with nonbonded method {:?}", g.method));
                 }
-                if g.kappa != 0.0 {
-                    return unsupported(f, format!("salt screening (kappa = {} /nm)", g.kappa));
+                if g.kappa < 0.0 {
+                    return Err(Error::InvalidArgument(format!(
+                        "force '{}' (group {}): kappa {} /nm must not be negative",
+                        f.name, f.group, g.kappa
+                    )));
                 }
                 if g.method.has_cutoff() && (g.cutoff.is_nan() || g.cutoff <= 0.0) {
                     return Err(Error::InvalidArgument(format!(

@@ -10,7 +10,7 @@
 //! Units: nm, kJ/mol, e, radians. Displacements follow OpenMM's
 //! `getDeltaR(a, b) = b − a` convention where noted.
 
-use super::system::{BoxVectors, NonbondedForce, ONE_4PI_EPS0};
+use super::system::{BoxVectors, GbsaObcForce, NonbondedForce, ONE_4PI_EPS0};
 
 /// A 3-vector (nm, or kJ/mol/nm for forces).
 pub type Vec3 = [f64; 3];
@@ -289,35 +289,42 @@ pub const OBC_BETA: f64 = 0.8;
 /// OBC2 γ.
 pub const OBC_GAMMA: f64 = 4.85;
 
-/// The HCT descreening integral of a sphere of (scaled) radius `sr_j` at
-/// distance `r` from an atom of offset radius `or_i` — one term of the Born
-/// sum `I_i = ½ Σ_j term` (nm⁻¹) — and `d(term)/dr`.
+/// Integration bounds `(L, U)` (nm) of the HCT descreening integral of a
+/// sphere of (scaled) radius `sr_j` at distance `r` from an atom of offset
+/// radius `or_i`: `U = r + sr_j`, `L = max(or_i, |r − sr_j|)`.
+#[inline(always)]
+pub fn hct_bounds(r: f64, or_i: f64, sr_j: f64) -> (f64, f64) {
+    let d = (r - sr_j).abs();
+    (if or_i > d { or_i } else { d }, r + sr_j)
+}
+
+/// The HCT descreening integral — one term of the Born sum
+/// `I_i = ½ Σ_j term` (nm⁻¹) — and `d(term)/dr`, from the bounds of
+/// [`hct_bounds`] and the precomputed `1/r`, `1/or_i`, `1/L`, `1/U` and
+/// `ln(L/U)` (backends compute those as fast as they can).
 ///
-/// `inv_or_i` is `1/or_i`. Zero unless `or_i < r + sr_j`. With `engulfed_correction` (OpenMM's
+/// Zero unless `or_i < r + sr_j`. With `engulfed_correction` (OpenMM's
 /// `GBSAOBCForce`), an atom i completely inside sphere j
 /// (`or_i < sr_j − r`) gets `2 (1/or_i − 1/L)` added (Tinker's correction),
 /// which makes the derivative the same formula in every case; without it
 /// (the `CustomGBForce` OBC2 expressions) the derivative of `L = |r − sr_j|`
-/// adds `2/L²` there. `ln` is the natural logarithm to use (backends may
-/// pass a vectorisable one).
+/// adds `2/L²` there.
 #[inline(always)]
-pub fn hct_pair(
+#[allow(clippy::too_many_arguments)]
+pub fn hct_term(
     r: f64,
     inv_r: f64,
     or_i: f64,
     inv_or_i: f64,
     sr_j: f64,
+    inv_l: f64,
+    inv_u: f64,
+    log_lu: f64,
     engulfed_correction: bool,
-    ln: impl Fn(f64) -> f64,
 ) -> (f64, f64) {
     let u = r + sr_j;
-    let d = (r - sr_j).abs();
-    let l = if or_i > d { or_i } else { d };
-    let inv_l = 1.0 / l;
-    let inv_u = 1.0 / u;
     let l2 = inv_l * inv_l;
     let u2 = inv_u * inv_u;
-    let log_lu = ln(l * inv_u);
     let sr2 = sr_j * sr_j;
     let mut term = inv_l - inv_u
         + 0.25 * r * (u2 - l2)
@@ -340,6 +347,25 @@ pub fn hct_pair(
     }
 }
 
+/// [`hct_bounds`] and [`hct_term`] with plain divisions and `f64::ln`.
+#[inline(always)]
+pub fn hct_pair(r: f64, or_i: f64, sr_j: f64, engulfed_correction: bool) -> (f64, f64) {
+    let (l, u) = hct_bounds(r, or_i, sr_j);
+    let (inv_l, inv_u) = (1.0 / l, 1.0 / u);
+    let log_lu = (l * inv_u).ln();
+    hct_term(
+        r,
+        1.0 / r,
+        or_i,
+        1.0 / or_i,
+        sr_j,
+        inv_l,
+        inv_u,
+        log_lu,
+        engulfed_correction,
+    )
+}
+
 /// OBC2 Born radius from the Born sum `I` (nm⁻¹, `½ Σ term`), the offset
 /// radius `or` and the atomic radius (nm): `ψ = I·or`,
 /// `B = 1/(1/or − tanh(αψ − βψ² + γψ³)/radius)`. Returns `B` (nm) and the
@@ -356,31 +382,87 @@ pub fn obc_born_radius(sum_i: f64, offset_radius: f64, radius: f64) -> (f64, f64
     (b, chain)
 }
 
-/// The generalized-Born pair energy `E = pre·q₁q₂/f`,
-/// `f = √(r² + B₁B₂ exp(−r²/(4B₁B₂)))`, and its derivatives, OpenMM's
-/// `ReferenceObc::computeBornEnergyForces` first loop.
+/// Constants of the generalized-Born pair and self energies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GbConstants {
+    /// Coulomb constant k (kJ·nm/mol/e²).
+    pub k: f64,
+    /// 1/ε_solute (0 with 1/ε_solvent when OpenMM's GBSAOBCForce zeroes
+    /// the prefactor for a zero dielectric).
+    pub inv_solute: f64,
+    /// 1/ε_solvent.
+    pub inv_solvent: f64,
+    /// Debye–Hückel screening κ (nm⁻¹).
+    pub kappa: f64,
+    /// Energy shift `1/r_c` (nm⁻¹) of the pair term with a cutoff, else 0.
+    pub shift: f64,
+}
+
+impl GbConstants {
+    /// The constants of a GB force. A zero dielectric zeroes the prefactor
+    /// (OpenMM's `ReferenceObc`).
+    pub fn new(g: &GbsaObcForce) -> Self {
+        let (inv_solute, inv_solvent) = if g.solute_dielectric != 0.0 && g.solvent_dielectric != 0.0
+        {
+            (1.0 / g.solute_dielectric, 1.0 / g.solvent_dielectric)
+        } else {
+            (0.0, 0.0)
+        };
+        GbConstants {
+            k: g.coulomb_constant,
+            inv_solute,
+            inv_solvent,
+            kappa: g.kappa,
+            shift: if g.method.has_cutoff() {
+                1.0 / g.cutoff
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// The generalized-Born pair energy
+/// `E = −k q₁q₂ (1/ε_solute − e^{−κf}/ε_solvent) (1/f − shift)`,
+/// `f = √(r² + B₁B₂ exp(−r²/(4B₁B₂)))` (OpenMM's `GBSAOBCForce` for κ = 0,
+/// the `CustomGBForce` OBC2 expressions in general), and its derivatives.
 ///
-/// `pre_qq = pre·q₁q₂` with `pre = −k (1/ε_solute − 1/ε_solvent)`;
-/// `a = B₁B₂` (nm²); `quarter_inv_a = 1/(4a)`. Returns
-/// `(E, −(dE/dr)/r, dE/da)`. The i = j self term is `½ E` with `r = 0`.
-/// `exp` is the exponential to use.
+/// `qq = q₁q₂`; `a = B₁B₂` (nm²); `quarter_inv_a = 1/(4a)`. Returns
+/// `(E, −(dE/dr)/r, dE/da)`; the force on atom 1 is `−(dE/dr)/r·(x₁ − x₂)`.
+/// The self term of atom i is `½ E` at `r = 0`, `a = B_i²`, `shift = 0`,
+/// and its dE/dB_i is `dE/da · B_i`. With `SALT` false, κ is taken as 0.
+/// `exp` and `rsqrt` (`1/√x`) are the functions to use.
 #[inline(always)]
-pub fn gb_pair(
+#[allow(clippy::too_many_arguments)]
+pub fn gb_pair<const SALT: bool>(
     r2: f64,
     a: f64,
     quarter_inv_a: f64,
-    pre_qq: f64,
+    qq: f64,
+    c: &GbConstants,
+    shift: f64,
     exp: impl Fn(f64) -> f64,
+    rsqrt: impl Fn(f64) -> f64,
 ) -> (f64, f64, f64) {
     let d = r2 * quarter_inv_a;
     let e = exp(-d);
     let den2 = r2 + a * e;
-    let den = den2.sqrt();
-    let g = pre_qq / den;
-    let inv_den2 = 1.0 / den2;
-    let f = g * (1.0 - 0.25 * e) * inv_den2;
-    let de_da = -0.5 * g * e * (1.0 + d) * inv_den2;
-    (g, f, de_da)
+    let inv_f = rsqrt(den2);
+    let inv_f2 = inv_f * inv_f;
+    let (p, dp) = if SALT {
+        let f = den2 * inv_f;
+        let ek = exp(-c.kappa * f) * c.inv_solvent;
+        (c.inv_solute - ek, c.kappa * ek)
+    } else {
+        (c.inv_solute - c.inv_solvent, 0.0)
+    };
+    let kqq = -c.k * qq;
+    let u = inv_f - shift;
+    let energy = kqq * p * u;
+    let de_df = kqq * (dp * u - p * inv_f2);
+    let force = -de_df * (1.0 - 0.25 * e) * inv_f;
+    let de_da = 0.5 * de_df * e * (1.0 + d) * inv_f;
+    (energy, force, de_da)
 }
 
 /// ACE non-polar term of one atom, `4π·γ_sa·(R + r_probe)²·(R/B)⁶`, and its

@@ -47,6 +47,8 @@ pub struct Spec {
     pub cutoff: f64,
     pub edge: f64,
     pub periodic_bonded: bool,
+    /// GB salt screening κ (nm⁻¹).
+    pub kappa: f64,
 }
 
 impl Spec {
@@ -59,6 +61,7 @@ impl Spec {
             cutoff: 1.0,
             edge,
             periodic_bonded: false,
+            kappa: 0.0,
         }
     }
 }
@@ -224,6 +227,7 @@ pub fn random_system(rng: &mut Rng, spec: &Spec) -> System {
                 cutoff: spec.cutoff,
                 solvent_dielectric: 78.5,
                 coulomb_constant,
+                kappa: spec.kappa,
                 particles,
                 ..GbsaObcForce::default()
             }),

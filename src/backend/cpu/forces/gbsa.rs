@@ -7,9 +7,11 @@
 //!    `dE/dI = dE/dB · B² · chain`.
 //! 3. The chain rule through the Born radii from the stored derivatives.
 
-use super::lanes::{exp, ln, Lanes, W};
-use super::pairs::{LaneGeom, LaneOut, PairKernel};
-use crate::forcefield::terms::{ace_surface, gb_pair, hct_pair, obc_born_radius};
+use super::lanes::{exp, ln2, rsqrt};
+use super::pairs::{PairKernel, SegIn, SegOut, CAP, MAX_PARAMS};
+use crate::forcefield::terms::{
+    ace_surface, gb_pair, hct_bounds, hct_term, obc_born_radius, GbConstants,
+};
 use crate::forcefield::{GbsaObcForce, ObcFlavor};
 
 /// Per-force data prepared once, plus per-evaluation scratch.
@@ -17,8 +19,8 @@ pub(super) struct GbPrep {
     pub force: GbsaObcForce,
     /// Whether the Born sum has GBSAOBCForce's engulfed-atom correction.
     pub engulfed: bool,
-    /// `−k (1/ε_solute − 1/ε_solvent)` (kJ·nm/mol/e²).
-    pub pre: f64,
+    /// Coulomb constant, dielectrics, κ and cutoff shift.
+    pub consts: GbConstants,
     /// Charges, offset radii `or`, `1/or`, scaled radii `sr = scale·or`
     /// (padded: q = 0, radii of a typical atom).
     pub q: Vec<f64>,
@@ -32,8 +34,8 @@ pub(super) struct GbPrep {
     pub de_di: Vec<f64>,
     /// Per-atom reduced sums (scratch).
     pub sums: Vec<f64>,
-    /// Per (i, cluster) entry: `½ dterm/dr / r` of I_i (lane j) and I_j.
-    pub store: Vec<[Lanes; 2]>,
+    /// Per (i, cluster) entry and lane: `½ dterm/dr / r` of I_i and of I_j.
+    pub store: [Vec<f64>; 2],
     /// Index of this force's neighbour list (cutoff methods).
     pub list: Option<usize>,
 }
@@ -49,15 +51,10 @@ impl GbPrep {
             or[i] = p.radius - g.offset;
             sr[i] = or[i] * p.scale;
         }
-        let pre = if g.solute_dielectric != 0.0 && g.solvent_dielectric != 0.0 {
-            -g.coulomb_constant * (1.0 / g.solute_dielectric - 1.0 / g.solvent_dielectric)
-        } else {
-            0.0
-        };
         GbPrep {
             force: g.clone(),
             engulfed: g.flavor == ObcFlavor::GbsaObcForce,
-            pre,
+            consts: GbConstants::new(g),
             inv_or: or.iter().map(|o| 1.0 / o).collect(),
             q,
             or,
@@ -67,7 +64,7 @@ impl GbPrep {
             chain: vec![0.0; n],
             de_di: vec![0.0; npad],
             sums: vec![0.0; npad],
-            store: Vec::new(),
+            store: [Vec::new(), Vec::new()],
             list,
         }
     }
@@ -91,8 +88,14 @@ impl GbPrep {
         for (i, p) in g.particles.iter().enumerate() {
             let b = self.born[i];
             let (e_sa, de_sa) = ace_surface(p.radius, b, pi4_asolv, g.probe_radius);
-            let qq = self.pre * p.charge * p.charge;
-            let (e_self, _, da) = gb_pair(0.0, b * b, 0.25 / (b * b), qq, f64::exp);
+            let qq = p.charge * p.charge;
+            let bb = b * b;
+            let rs = |x: f64| 1.0 / x.sqrt();
+            let (e_self, _, da) = if self.consts.kappa != 0.0 {
+                gb_pair::<true>(0.0, bb, 0.25 / bb, qq, &self.consts, 0.0, f64::exp, rs)
+            } else {
+                gb_pair::<false>(0.0, bb, 0.25 / bb, qq, &self.consts, 0.0, f64::exp, rs)
+            };
             energy += e_sa + 0.5 * e_self;
             let de_db = de_sa + da * b + self.sums[i];
             self.de_di[i] = de_db * b * b * self.chain[i];
@@ -111,58 +114,115 @@ impl PairKernel for BornSumKernel<'_> {
     const ENERGY: bool = false;
     const SI: bool = true;
     const SJ: bool = true;
-    type Store = [Lanes; 2];
+    const STORE: bool = true;
+    const NP: usize = 3;
+
+    fn params(&self) -> [&[f64]; MAX_PARAMS] {
+        [&self.p.or, &self.p.inv_or, &self.p.sr, &[]]
+    }
 
     #[inline(always)]
-    fn lanes(&self, i: usize, jb: usize, g: &LaneGeom, store: &mut [Lanes; 2], out: &mut LaneOut) {
+    fn segment(
+        &self,
+        i: usize,
+        len: usize,
+        s: &SegIn,
+        pj: [&[f64]; MAX_PARAMS],
+        store: [&mut [f64]; 2],
+        out: &mut SegOut,
+    ) {
         let p = self.p;
         let (or_i, inv_or_i, sr_i) = (p.or[i], p.inv_or[i], p.sr[i]);
-        let or_j: &Lanes = p.or[jb..jb + W].try_into().expect("W lanes");
-        let inv_or_j: &Lanes = p.inv_or[jb..jb + W].try_into().expect("W lanes");
-        let sr_j: &Lanes = p.sr[jb..jb + W].try_into().expect("W lanes");
-        for l in 0..W {
-            let r = g.r2[l].sqrt();
-            let inv_r = 1.0 / r;
-            let (t_ij, d_ij) = hct_pair(r, inv_r, or_i, inv_or_i, sr_j[l], p.engulfed, ln);
-            let (t_ji, d_ji) = hct_pair(r, inv_r, or_j[l], inv_or_j[l], sr_i, p.engulfed, ln);
-            out.si[l] = t_ij;
-            out.sj[l] = t_ji;
-            store[0][l] = 0.5 * d_ij * inv_r;
-            store[1][l] = 0.5 * d_ji * inv_r;
+        let [or_j, inv_or_j, sr_j, _] = pj;
+        let [st0, st1] = store;
+        let len = len
+            .min(CAP)
+            .min(st0.len())
+            .min(st1.len())
+            .min(or_j.len())
+            .min(inv_or_j.len())
+            .min(sr_j.len());
+        for k in 0..len {
+            let inv_r = rsqrt(s.r2[k]);
+            let r = s.r2[k] * inv_r;
+            // Both directions' 1/L and 1/U from one division, both logs
+            // from another.
+            let (l1, u1) = hct_bounds(r, or_i, sr_j[k]);
+            let (l2, u2) = hct_bounds(r, or_j[k], sr_i);
+            let (a1, a2) = (l1 * u1, l2 * u2);
+            let inv = 1.0 / (a1 * a2);
+            let (inv_a1, inv_a2) = (a2 * inv, a1 * inv);
+            let (inv_l1, inv_u1) = (u1 * inv_a1, l1 * inv_a1);
+            let (inv_l2, inv_u2) = (u2 * inv_a2, l2 * inv_a2);
+            let (log1, log2) = ln2(l1 * inv_u1, l2 * inv_u2);
+            let (t_ij, d_ij) = hct_term(
+                r, inv_r, or_i, inv_or_i, sr_j[k], inv_l1, inv_u1, log1, p.engulfed,
+            );
+            let (t_ji, d_ji) = hct_term(
+                r,
+                inv_r,
+                or_j[k],
+                inv_or_j[k],
+                sr_i,
+                inv_l2,
+                inv_u2,
+                log2,
+                p.engulfed,
+            );
+            let ok = s.ok(k);
+            out.si[k] = if ok { t_ij } else { 0.0 };
+            out.sj[k] = if ok { t_ji } else { 0.0 };
+            st0[k] = 0.5 * d_ij * inv_r;
+            st1[k] = 0.5 * d_ji * inv_r;
         }
     }
 }
 
-/// Pass 2: pair energy, its force at fixed radii, and dE/dB of both atoms.
-pub(super) struct GbPairKernel<'a> {
+/// Pass 2: pair energy, its force at fixed radii, and dE/dB of both atoms;
+/// `SALT`: κ ≠ 0.
+pub(super) struct GbPairKernel<'a, const SALT: bool> {
     pub p: &'a GbPrep,
-    /// `1/r_c` when a cutoff shifts the pair energy, else 0.
-    pub inv_cutoff: f64,
 }
 
-impl PairKernel for GbPairKernel<'_> {
+impl<const SALT: bool> PairKernel for GbPairKernel<'_, SALT> {
     const FORCE: bool = true;
     const ENERGY: bool = true;
     const SI: bool = true;
     const SJ: bool = true;
-    type Store = ();
+    const STORE: bool = false;
+    const NP: usize = 3;
+
+    fn params(&self) -> [&[f64]; MAX_PARAMS] {
+        [&self.p.q, &self.p.born, &self.p.inv_born, &[]]
+    }
 
     #[inline(always)]
-    fn lanes(&self, i: usize, jb: usize, g: &LaneGeom, _: &mut (), out: &mut LaneOut) {
+    fn segment(
+        &self,
+        i: usize,
+        len: usize,
+        s: &SegIn,
+        pj: [&[f64]; MAX_PARAMS],
+        _: [&mut [f64]; 2],
+        out: &mut SegOut,
+    ) {
         let p = self.p;
-        let qi = p.pre * p.q[i];
+        let c = &p.consts;
+        let qi = p.q[i];
         let (bi, inv_bi) = (p.born[i], p.inv_born[i]);
-        let qj: &Lanes = p.q[jb..jb + W].try_into().expect("W lanes");
-        let bj: &Lanes = p.born[jb..jb + W].try_into().expect("W lanes");
-        let inv_bj: &Lanes = p.inv_born[jb..jb + W].try_into().expect("W lanes");
-        for l in 0..W {
-            let qq = qi * qj[l];
-            let a = bi * bj[l];
-            let (e, f, de_da) = gb_pair(g.r2[l], a, 0.25 * inv_bi * inv_bj[l], qq, exp);
-            out.e[l] = e - qq * self.inv_cutoff;
-            out.f[l] = f;
-            out.si[l] = de_da * bj[l];
-            out.sj[l] = de_da * bi;
+        let [qj, bj, inv_bj, _] = pj;
+        let len = len.min(CAP).min(qj.len()).min(bj.len()).min(inv_bj.len());
+        for k in 0..len {
+            let qq = qi * qj[k];
+            let a = bi * bj[k];
+            let quarter_inv_a = 0.25 * inv_bi * inv_bj[k];
+            let (e, f, de_da) =
+                gb_pair::<SALT>(s.r2[k], a, quarter_inv_a, qq, c, c.shift, exp, rsqrt);
+            let ok = s.ok(k);
+            out.e[k] = if ok { e } else { 0.0 };
+            out.f[k] = if ok { f } else { 0.0 };
+            out.si[k] = if ok { de_da * bj[k] } else { 0.0 };
+            out.sj[k] = if ok { de_da * bi } else { 0.0 };
         }
     }
 }
@@ -177,14 +237,30 @@ impl PairKernel for GbChainKernel<'_> {
     const ENERGY: bool = false;
     const SI: bool = false;
     const SJ: bool = false;
-    type Store = [Lanes; 2];
+    const STORE: bool = true;
+    const NP: usize = 1;
+
+    fn params(&self) -> [&[f64]; MAX_PARAMS] {
+        [&self.p.de_di, &[], &[], &[]]
+    }
 
     #[inline(always)]
-    fn lanes(&self, i: usize, jb: usize, _: &LaneGeom, store: &mut [Lanes; 2], out: &mut LaneOut) {
+    fn segment(
+        &self,
+        i: usize,
+        len: usize,
+        s: &SegIn,
+        pj: [&[f64]; MAX_PARAMS],
+        store: [&mut [f64]; 2],
+        out: &mut SegOut,
+    ) {
         let gi = self.p.de_di[i];
-        let gj: &Lanes = self.p.de_di[jb..jb + W].try_into().expect("W lanes");
-        for l in 0..W {
-            out.f[l] = -(gi * store[0][l] + gj[l] * store[1][l]);
+        let gj = pj[0];
+        let [st0, st1] = store;
+        let len = len.min(CAP).min(st0.len()).min(st1.len()).min(gj.len());
+        for k in 0..len {
+            let f = -(gi * st0[k] + gj[k] * st1[k]);
+            out.f[k] = if s.ok(k) { f } else { 0.0 };
         }
     }
 }

@@ -104,12 +104,7 @@ impl CpuForces {
             Blocks::equal(n)
         };
         let bufs = (0..blocks.ranges.len())
-            .map(|_| BlockBuf {
-                fx: vec![0.0; npad],
-                fy: vec![0.0; npad],
-                fz: vec![0.0; npad],
-                s: vec![0.0; npad],
-            })
+            .map(|_| BlockBuf::new(npad))
             .collect();
         CpuForces {
             system: system.clone(),
@@ -222,7 +217,7 @@ impl ForceEvaluator for CpuForces {
                         exclusions: Some(&p.exclusions),
                     };
                     let offsets = entry_offsets(&geo, &self.blocks);
-                    let mut store = vec![(); offsets[offsets.len() - 1]];
+                    let mut store = [Vec::new(), Vec::new()];
                     let (blocks, bufs) = (&self.blocks, &mut self.bufs);
                     let mut e = match (p.force.method.has_cutoff(), p.switch.is_some()) {
                         (false, _) => run_pass(
@@ -274,7 +269,6 @@ impl ForceEvaluator for CpuForces {
                     let offsets = entry_offsets(&geo, &self.blocks);
                     let (blocks, bufs) = (&self.blocks, &mut self.bufs);
                     let mut store = std::mem::take(&mut p.store);
-                    store.resize(offsets[offsets.len() - 1], Default::default());
                     run_pass(
                         &geo,
                         blocks,
@@ -285,16 +279,26 @@ impl ForceEvaluator for CpuForces {
                     );
                     reduce_scalar(blocks, bufs, &mut p.sums);
                     p.born_radii();
-                    let inv_cutoff = if cutoff { 1.0 / p.force.cutoff } else { 0.0 };
-                    let mut unit = vec![(); store.len()];
-                    let mut e = run_pass(
-                        &geo,
-                        blocks,
-                        bufs,
-                        &GbPairKernel { p, inv_cutoff },
-                        &mut unit,
-                        &offsets,
-                    );
+                    let mut unit = [Vec::new(), Vec::new()];
+                    let mut e = if p.consts.kappa != 0.0 {
+                        run_pass(
+                            &geo,
+                            blocks,
+                            bufs,
+                            &GbPairKernel::<true> { p },
+                            &mut unit,
+                            &offsets,
+                        )
+                    } else {
+                        run_pass(
+                            &geo,
+                            blocks,
+                            bufs,
+                            &GbPairKernel::<false> { p },
+                            &mut unit,
+                            &offsets,
+                        )
+                    };
                     reduce_scalar(blocks, bufs, &mut p.sums);
                     e += p.finish_de_db();
                     run_pass(

@@ -2,8 +2,8 @@
 //! cutoff with reaction field and optional LJ switch) over the pair
 //! skeleton, exceptions as bonded terms, and the dispersion correction.
 
-use super::lanes::{Lanes, W};
-use super::pairs::{Exclusions, LaneGeom, LaneOut, PairKernel};
+use super::lanes::rsqrt;
+use super::pairs::{Exclusions, PairKernel, SegIn, SegOut, CAP, MAX_PARAMS};
 use crate::forcefield::terms::{
     dispersion_coefficient, lj_coulomb, lj_half_params, reaction_field,
 };
@@ -80,24 +80,38 @@ impl<const RF: bool, const SW: bool> PairKernel for NbKernel<'_, RF, SW> {
     const ENERGY: bool = true;
     const SI: bool = false;
     const SJ: bool = false;
-    type Store = ();
+    const STORE: bool = false;
+    const NP: usize = 3;
+
+    fn params(&self) -> [&[f64]; MAX_PARAMS] {
+        [&self.p.q, &self.p.half_sigma, &self.p.two_sqrt_eps, &[]]
+    }
 
     #[inline(always)]
-    fn lanes(&self, i: usize, jb: usize, g: &LaneGeom, _: &mut (), out: &mut LaneOut) {
+    fn segment(
+        &self,
+        i: usize,
+        len: usize,
+        s: &SegIn,
+        pj: [&[f64]; MAX_PARAMS],
+        _: [&mut [f64]; 2],
+        out: &mut SegOut,
+    ) {
         let p = self.p;
         let qi = ONE_4PI_EPS0 * p.q[i];
         let (hsi, sei) = (p.half_sigma[i], p.two_sqrt_eps[i]);
-        let qj: &Lanes = p.q[jb..jb + W].try_into().expect("W lanes");
-        let hsj: &Lanes = p.half_sigma[jb..jb + W].try_into().expect("W lanes");
-        let sej: &Lanes = p.two_sqrt_eps[jb..jb + W].try_into().expect("W lanes");
         let sw = p.switch.unwrap_or((0.0, 0.0));
-        for l in 0..W {
-            let r2 = g.r2[l];
-            let inv_r = 1.0 / r2.sqrt();
+        let rf = p.rf;
+        let [qj, hsj, sej, _] = pj;
+        let len = len.min(CAP).min(qj.len()).min(hsj.len()).min(sej.len());
+        for k in 0..len {
+            let r2 = s.r2[k];
+            let inv_r = rsqrt(r2);
             let (e, f) =
-                lj_coulomb::<RF, SW>(r2, inv_r, hsi + hsj[l], sei * sej[l], qi * qj[l], p.rf, sw);
-            out.e[l] = e;
-            out.f[l] = f;
+                lj_coulomb::<RF, SW>(r2, inv_r, hsi + hsj[k], sei * sej[k], qi * qj[k], rf, sw);
+            let ok = s.ok(k);
+            out.e[k] = if ok { e } else { 0.0 };
+            out.f[k] = if ok { f } else { 0.0 };
         }
     }
 }

@@ -113,55 +113,133 @@ pub(super) struct Geometry<'a> {
     pub exclusions: Option<&'a Exclusions>,
 }
 
-/// What a kernel returns for the W lanes of one cluster. `f`: force factor,
-/// the force on i is `f·(x_i − x_j)` (minimum image) and on j its negative;
-/// `e`: energy; `si`, `sj`: scalars accumulated on i and on j.
-#[derive(Default)]
-pub(super) struct LaneOut {
-    pub f: Lanes,
-    pub e: Lanes,
-    pub si: Lanes,
-    pub sj: Lanes,
+/// Clusters per segment: a kernel runs as one flat loop over the
+/// `SEG_CLUSTERS·W` lanes of a segment (which the compiler vectorises).
+const SEG_CLUSTERS: usize = 32;
+
+/// Lanes per segment.
+pub(super) const CAP: usize = SEG_CLUSTERS * W;
+
+/// Most per-atom j parameters a kernel can have gathered.
+pub(super) const MAX_PARAMS: usize = 4;
+
+/// One segment of atom i's pairs, lane k = t·W + l for the t-th cluster of
+/// the segment and lane l: displacements `x_i − x_j` (minimum image),
+/// squared distances, and which lanes are real pairs.
+pub(super) struct SegIn {
+    pub dx: [f64; CAP],
+    pub dy: [f64; CAP],
+    pub dz: [f64; CAP],
+    pub r2: [f64; CAP],
+    /// Squared cutoff (∞ without one).
+    pub rc2: f64,
+    /// 1 where the pair exists (j > i, j < n, not excluded), else 0.
+    valid: [u64; CAP],
+    /// Gathered j positions and parameters (neighbour lists only).
+    xg: [[f64; CAP]; 3],
+    pg: [[f64; CAP]; MAX_PARAMS],
+    cluster: [u32; SEG_CLUSTERS],
 }
 
-/// Per-lane arguments of a kernel call: squared distance and displacement
-/// `x_i − x_j` (minimum image) of each lane.
-pub(super) struct LaneGeom {
-    pub r2: Lanes,
-    pub dx: Lanes,
-    pub dy: Lanes,
-    pub dz: Lanes,
+impl SegIn {
+    /// Whether lane k is a pair to compute (exists and within the cutoff).
+    /// Kernels must output exactly zero for the other lanes.
+    #[inline(always)]
+    pub fn ok(&self, k: usize) -> bool {
+        (self.valid[k] != 0) & (self.r2[k] <= self.rc2)
+    }
+}
+
+/// What a kernel returns per lane (exactly zero for lanes that are not
+/// [`SegIn::ok`]). `f`: force factor, the force on i is `f·(x_i − x_j)`
+/// and on j its negative; `e`: energy; `si`, `sj`: scalars accumulated on
+/// i and on j.
+pub(super) struct SegOut {
+    pub f: [f64; CAP],
+    pub e: [f64; CAP],
+    pub si: [f64; CAP],
+    pub sj: [f64; CAP],
+}
+
+/// Per-block scratch.
+pub(super) struct Scratch {
+    seg: SegIn,
+    out: SegOut,
+}
+
+impl Scratch {
+    fn new() -> Box<Self> {
+        Box::new(Scratch {
+            seg: SegIn {
+                dx: [0.0; CAP],
+                dy: [0.0; CAP],
+                dz: [0.0; CAP],
+                r2: [0.0; CAP],
+                rc2: f64::INFINITY,
+                valid: [0; CAP],
+                xg: [[0.0; CAP]; 3],
+                pg: [[0.0; CAP]; MAX_PARAMS],
+                cluster: [0; SEG_CLUSTERS],
+            },
+            out: SegOut {
+                f: [0.0; CAP],
+                e: [0.0; CAP],
+                si: [0.0; CAP],
+                sj: [0.0; CAP],
+            },
+        })
+    }
 }
 
 /// A pair kernel: which outputs it produces (unused ones are compiled
-/// out) and the per-cluster computation. Implementations must be
-/// `#[inline(always)]` and straight-line so they vectorise.
+/// out), the per-atom arrays whose j values it reads, and the per-segment
+/// computation — a flat loop over lanes `0..len` that must be
+/// `#[inline(always)]` and branch-free so it vectorises.
 pub(super) trait PairKernel: Sync {
     const FORCE: bool;
     const ENERGY: bool;
     const SI: bool;
     const SJ: bool;
-    /// Per-entry storage (written by one pass and read by a later one).
-    type Store: Copy + Default + Send + Sync;
-    /// Compute lanes `j = jbase + l` for atom i. Masked lanes may produce
-    /// anything (even NaN): the skeleton discards them.
-    fn lanes(
+    /// Whether the kernel uses the two per-lane storage streams (written
+    /// by one pass, read by a later one over the same pairs).
+    const STORE: bool;
+    /// Number of j parameter arrays ([`PairKernel::params`]) used.
+    const NP: usize;
+    /// Padded per-atom arrays, gathered into `SegIn::p[0..NP]`.
+    fn params(&self) -> [&[f64]; MAX_PARAMS];
+    /// Lanes `0..len` for atom i; `pj[p][k]` is parameter p of lane k's
+    /// atom j. Lanes that are not [`SegIn::ok`] must output exactly zero
+    /// (select, never multiply: they may hold r = 0).
+    fn segment(
         &self,
         i: usize,
-        jbase: usize,
-        g: &LaneGeom,
-        store: &mut Self::Store,
-        out: &mut LaneOut,
+        len: usize,
+        s: &SegIn,
+        pj: [&[f64]; MAX_PARAMS],
+        store: [&mut [f64]; 2],
+        out: &mut SegOut,
     );
 }
 
-/// A block's accumulation buffers (all of length npad).
-#[derive(Default)]
+/// A block's accumulation buffers (all of length npad) and scratch.
 pub(super) struct BlockBuf {
     pub fx: Vec<f64>,
     pub fy: Vec<f64>,
     pub fz: Vec<f64>,
     pub s: Vec<f64>,
+    scratch: Box<Scratch>,
+}
+
+impl BlockBuf {
+    pub fn new(npad: usize) -> Self {
+        BlockBuf {
+            fx: vec![0.0; npad],
+            fy: vec![0.0; npad],
+            fz: vec![0.0; npad],
+            s: vec![0.0; npad],
+            scratch: Scratch::new(),
+        }
+    }
 }
 
 /// Fixed decomposition of the i range into blocks (a function of n and the
@@ -225,58 +303,120 @@ pub(super) fn entry_offsets(geo: &Geometry, blocks: &Blocks) -> Vec<usize> {
     offsets
 }
 
-/// Displacements `x_i − x_j` (minimum image in a reduced box, with the box
-/// lengths' reciprocals precomputed) and squared distances of W lanes.
+/// Lane bits of cluster `jb..jb+W` with `i < j < n`.
 #[inline(always)]
+fn lane_mask(i: usize, jb: usize, n: usize) -> u8 {
+    let lo = if i >= jb { (i - jb + 1).min(W) } else { 0 };
+    let hi = n.saturating_sub(jb).min(W);
+    let above = (0xffu16 << lo) as u8;
+    let below = (0xffu16 >> (W - hi)) as u8;
+    above & below
+}
+
+/// Displacements `x_i − x_j` of lanes `0..len` from the j positions
+/// `xj` (minimum image in a reduced box, box reciprocals precomputed) and
+/// squared distances, into `s`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn lane_geom(
     xi: f64,
     yi: f64,
     zi: f64,
-    xj: &Lanes,
-    yj: &Lanes,
-    zj: &Lanes,
-    periodic: Option<(&BoxVectors, [f64; 3])>,
-) -> LaneGeom {
-    let mut g = LaneGeom {
-        r2: [0.0; W],
-        dx: [0.0; W],
-        dy: [0.0; W],
-        dz: [0.0; W],
-    };
-    for l in 0..W {
-        g.dx[l] = xi - xj[l];
-        g.dy[l] = yi - yj[l];
-        g.dz[l] = zi - zj[l];
-    }
-    if let Some((b, inv)) = periodic {
-        for l in 0..W {
-            let s = (g.dz[l] * inv[2] + 0.5).floor();
-            g.dx[l] -= s * b[2][0];
-            g.dy[l] -= s * b[2][1];
-            g.dz[l] -= s * b[2][2];
-            let s = (g.dy[l] * inv[1] + 0.5).floor();
-            g.dx[l] -= s * b[1][0];
-            g.dy[l] -= s * b[1][1];
-            let s = (g.dx[l] * inv[0] + 0.5).floor();
-            g.dx[l] -= s * b[0][0];
+    xj: [&[f64]; 3],
+    dx: &mut [f64; CAP],
+    dy: &mut [f64; CAP],
+    dz: &mut [f64; CAP],
+    r2: &mut [f64; CAP],
+    len: usize,
+    periodic: Option<&(BoxVectors, [f64; 3])>,
+) {
+    let len = len
+        .min(CAP)
+        .min(xj[0].len())
+        .min(xj[1].len())
+        .min(xj[2].len());
+    match periodic {
+        None => {
+            for k in 0..len {
+                let (x, y, z) = (xi - xj[0][k], yi - xj[1][k], zi - xj[2][k]);
+                dx[k] = x;
+                dy[k] = y;
+                dz[k] = z;
+                r2[k] = x * x + y * y + z * z;
+            }
+        }
+        Some((b, inv)) => {
+            for k in 0..len {
+                let (mut x, mut y, mut z) = (xi - xj[0][k], yi - xj[1][k], zi - xj[2][k]);
+                let t = (z * inv[2] + 0.5).floor();
+                x -= t * b[2][0];
+                y -= t * b[2][1];
+                z -= t * b[2][2];
+                let t = (y * inv[1] + 0.5).floor();
+                x -= t * b[1][0];
+                y -= t * b[1][1];
+                let t = (x * inv[0] + 0.5).floor();
+                x -= t * b[0][0];
+                dx[k] = x;
+                dy[k] = y;
+                dz[k] = z;
+                r2[k] = x * x + y * y + z * z;
+            }
         }
     }
-    for l in 0..W {
-        g.r2[l] = g.dx[l] * g.dx[l] + g.dy[l] * g.dy[l] + g.dz[l] * g.dz[l];
+}
+
+/// `acc[l] += Σ_t v[t·W + l]` over the first `nt` clusters, in order.
+#[inline(always)]
+fn accumulate(acc: &mut Lanes, v: &[f64; CAP], nt: usize) {
+    for t in 0..nt.min(SEG_CLUSTERS) {
+        let c: &Lanes = v[t * W..t * W + W].try_into().expect("W lanes");
+        for l in 0..W {
+            acc[l] += c[l];
+        }
     }
-    g
+}
+
+/// `b[j] += sign·v[k]` for the lanes of the first `nt` clusters (j of lane
+/// k = t·W + l is `cluster[t]·W + l`). `sign` is ±1 (exact).
+#[inline(always)]
+fn scatter(
+    b: &mut [f64],
+    v: &[f64; CAP],
+    cluster: &[u32; SEG_CLUSTERS],
+    nt: usize,
+    contiguous: bool,
+    sign: f64,
+) {
+    let nt = nt.min(SEG_CLUSTERS);
+    if contiguous {
+        let jb0 = cluster[0] as usize * W;
+        let len = nt * W;
+        for (d, x) in b[jb0..jb0 + len].iter_mut().zip(&v[..len]) {
+            *d += sign * x;
+        }
+    } else {
+        for t in 0..nt {
+            let jb = cluster[t] as usize * W;
+            let c: Lanes = v[t * W..t * W + W].try_into().expect("W lanes");
+            let d: &mut Lanes = (&mut b[jb..jb + W]).try_into().expect("W lanes");
+            for l in 0..W {
+                d[l] += sign * c[l];
+            }
+        }
+    }
 }
 
 /// Run kernel `k` over block `range`: forces and `s` accumulate into `buf`,
-/// per-entry storage in `store` (this block's entries); returns the block's
-/// energy lanes.
+/// per-lane storage in `store` (this block's entries, W lanes each);
+/// returns the block's energy lanes.
 #[inline(always)]
 fn block_body<K: PairKernel>(
     geo: &Geometry,
     k: &K,
     range: Range<usize>,
     buf: &mut BlockBuf,
-    store: &mut [K::Store],
+    store: [&mut [f64]; 2],
 ) -> Lanes {
     let n = geo.n;
     let nc = n.div_ceil(W);
@@ -285,7 +425,19 @@ fn block_body<K: PairKernel>(
     let periodic = geo
         .periodic
         .as_ref()
-        .map(|b| (b, [1.0 / b[0][0], 1.0 / b[1][1], 1.0 / b[2][2]]));
+        .map(|b| (*b, [1.0 / b[0][0], 1.0 / b[1][1], 1.0 / b[2][2]]));
+    let params = k.params();
+    let np = K::NP.min(MAX_PARAMS);
+    let [store0, store1] = store;
+    let BlockBuf {
+        fx: bfx,
+        fy: bfy,
+        fz: bfz,
+        s: bs,
+        scratch,
+    } = buf;
+    let Scratch { seg, out } = &mut **scratch;
+    seg.rc2 = rc2;
     let mut e_acc = [0.0; W];
     let mut entry = 0;
     for i in range {
@@ -304,60 +456,131 @@ fn block_body<K: PairKernel>(
             PairSet::All => nc - i / W,
             PairSet::List(_) => list_row.len(),
         };
-        for t in 0..count {
-            // All pairs: clusters from i's own on; a list: its row.
-            let c = list_row.get(t).map_or(i / W + t, |&c| c as usize);
-            let jb = c * W;
-            while ex < excl.len() && (excl[ex].0 as usize) < c {
-                ex += 1;
-            }
-            let emask = if ex < excl.len() && excl[ex].0 as usize == c {
-                excl[ex].1
-            } else {
-                0
+        let contiguous = matches!(geo.pairs, PairSet::All);
+        let (ci, last) = (i / W, nc - 1);
+        let mut t0 = 0;
+        while t0 < count {
+            let nt = SEG_CLUSTERS.min(count - t0);
+            let len = nt * W;
+            // Which lanes are pairs: all, except in i's own cluster (j ≤ i),
+            // the last cluster (j ≥ n) and clusters with exclusions.
+            seg.valid[..len].iter_mut().for_each(|v| *v = 1);
+            let fix = |seg: &mut SegIn, t: usize, c: usize, emask: u8| {
+                let m = lane_mask(i, c * W, n) & !emask;
+                for l in 0..W {
+                    seg.valid[t * W + l] = u64::from((m >> l) & 1);
+                }
             };
-            let xj: &Lanes = soa.x[jb..jb + W].try_into().expect("W lanes");
-            let yj: &Lanes = soa.y[jb..jb + W].try_into().expect("W lanes");
-            let zj: &Lanes = soa.z[jb..jb + W].try_into().expect("W lanes");
-            let g = lane_geom(xi, yi, zi, xj, yj, zj, periodic);
-            let mut valid = [false; W];
-            for (l, v) in valid.iter_mut().enumerate() {
-                let j = jb + l;
-                *v = j > i && j < n && (emask >> l) & 1 == 0 && g.r2[l] <= rc2;
+            if contiguous {
+                // Clusters ci + t0 .. ci + t0 + nt, in memory order.
+                let c0 = ci + t0;
+                for t in 0..nt {
+                    seg.cluster[t] = (c0 + t) as u32;
+                }
+                if c0 == ci {
+                    fix(seg, 0, ci, 0);
+                }
+                if c0 + nt - 1 == last {
+                    fix(seg, nt - 1, last, 0);
+                }
+                while ex < excl.len() && (excl[ex].0 as usize) < c0 + nt {
+                    let (c, emask) = (excl[ex].0 as usize, excl[ex].1);
+                    if c >= c0 {
+                        fix(seg, c - c0, c, emask);
+                    }
+                    ex += 1;
+                }
+            } else {
+                for t in 0..nt {
+                    let c = list_row[t0 + t] as usize;
+                    seg.cluster[t] = c as u32;
+                    let jb = c * W;
+                    while ex < excl.len() && (excl[ex].0 as usize) < c {
+                        ex += 1;
+                    }
+                    let emask = if ex < excl.len() && excl[ex].0 as usize == c {
+                        excl[ex].1
+                    } else {
+                        0
+                    };
+                    if c == ci || c == last || emask != 0 {
+                        fix(seg, t, c, emask);
+                    }
+                    let k0 = t * W;
+                    seg.xg[0][k0..k0 + W].copy_from_slice(&soa.x[jb..jb + W]);
+                    seg.xg[1][k0..k0 + W].copy_from_slice(&soa.y[jb..jb + W]);
+                    seg.xg[2][k0..k0 + W].copy_from_slice(&soa.z[jb..jb + W]);
+                    for (dst, src) in seg.pg.iter_mut().zip(&params).take(np) {
+                        dst[k0..k0 + W].copy_from_slice(&src[jb..jb + W]);
+                    }
+                }
             }
-            let mut out = LaneOut::default();
-            k.lanes(i, jb, &g, &mut store[entry], &mut out);
-            for l in 0..W {
-                let v = valid[l];
-                if K::FORCE {
-                    let f = if v { out.f[l] } else { 0.0 };
-                    let (gx, gy, gz) = (f * g.dx[l], f * g.dy[l], f * g.dz[l]);
-                    fx[l] += gx;
-                    fy[l] += gy;
-                    fz[l] += gz;
-                    buf.fx[jb + l] -= gx;
-                    buf.fy[jb + l] -= gy;
-                    buf.fz[jb + l] -= gz;
+            let jb0 = seg.cluster[0] as usize * W;
+            let SegIn {
+                dx, dy, dz, r2, xg, ..
+            } = &mut *seg;
+            let xj: [&[f64]; 3] = if contiguous {
+                [
+                    &soa.x[jb0..jb0 + len],
+                    &soa.y[jb0..jb0 + len],
+                    &soa.z[jb0..jb0 + len],
+                ]
+            } else {
+                [&xg[0][..len], &xg[1][..len], &xg[2][..len]]
+            };
+            lane_geom(xi, yi, zi, xj, dx, dy, dz, r2, len, periodic.as_ref());
+            {
+                let seg: &SegIn = seg;
+                let mut pj: [&[f64]; MAX_PARAMS] = [&[]; MAX_PARAMS];
+                for (p, slot) in pj.iter_mut().enumerate().take(np) {
+                    *slot = if contiguous {
+                        &params[p][jb0..jb0 + len]
+                    } else {
+                        &seg.pg[p][..len]
+                    };
                 }
-                if K::ENERGY {
-                    e_acc[l] += if v { out.e[l] } else { 0.0 };
-                }
-                if K::SI {
-                    si[l] += if v { out.si[l] } else { 0.0 };
-                }
-                if K::SJ {
-                    buf.s[jb + l] += if v { out.sj[l] } else { 0.0 };
+                let (s0, s1) = if K::STORE {
+                    let a = (entry + t0) * W;
+                    (&mut store0[a..a + len], &mut store1[a..a + len])
+                } else {
+                    (&mut [][..], &mut [][..])
+                };
+                k.segment(i, len, seg, pj, [s0, s1], out);
+            }
+            // Accumulate: i's lanes (lane = j mod W, clusters in order) and
+            // the reactions on j.
+            if K::FORCE {
+                for (d, acc, b) in [
+                    (&mut seg.dx, &mut fx, &mut *bfx),
+                    (&mut seg.dy, &mut fy, &mut *bfy),
+                    (&mut seg.dz, &mut fz, &mut *bfz),
+                ] {
+                    for (x, f) in d.iter_mut().zip(&out.f).take(len) {
+                        *x *= f;
+                    }
+                    accumulate(acc, d, nt);
+                    scatter(b, d, &seg.cluster, nt, contiguous, -1.0);
                 }
             }
-            entry += 1;
+            if K::ENERGY {
+                accumulate(&mut e_acc, &out.e, nt);
+            }
+            if K::SI {
+                accumulate(&mut si, &out.si, nt);
+            }
+            if K::SJ {
+                scatter(bs, &out.sj, &seg.cluster, nt, contiguous, 1.0);
+            }
+            t0 += nt;
         }
+        entry += count;
         if K::FORCE {
-            buf.fx[i] += sum(&fx);
-            buf.fy[i] += sum(&fy);
-            buf.fz[i] += sum(&fz);
+            bfx[i] += sum(&fx);
+            bfy[i] += sum(&fy);
+            bfz[i] += sum(&fz);
         }
         if K::SI {
-            buf.s[i] += sum(&si);
+            bs[i] += sum(&si);
         }
     }
     e_acc
@@ -369,34 +592,48 @@ super::lanes::multiversion! {
         k: &K,
         range: Range<usize>,
         buf: &mut BlockBuf,
-        store: &mut [K::Store],
+        store: [&mut [f64]; 2],
     ) -> Lanes => block_body
 }
 
 /// Run one pass of kernel `k` over all blocks in parallel. `s` buffers are
 /// zeroed first when the kernel produces scalars; force buffers accumulate
-/// across passes (zero them with [`zero_forces`]). `store` holds one entry
-/// per (i, cluster) visit ([`entry_offsets`]; a `Vec<()>` costs nothing
-/// for kernels without storage). Returns the energy, summed
-/// in block order.
+/// across passes (zero them with [`zero_forces`]). With
+/// [`PairKernel::STORE`], `store` holds two streams of W lanes per
+/// (i, cluster) visit ([`entry_offsets`]). Returns the energy, summed in
+/// block order.
 pub(super) fn run_pass<K: PairKernel>(
     geo: &Geometry,
     blocks: &Blocks,
     bufs: &mut [BlockBuf],
     k: &K,
-    store: &mut [K::Store],
+    store: &mut [Vec<f64>; 2],
     offsets: &[usize],
 ) -> f64 {
-    let mut store_parts: Vec<&mut [K::Store]> = Vec::with_capacity(blocks.ranges.len());
-    let mut rest = store;
-    for b in 0..blocks.ranges.len() {
-        let (head, tail) = rest.split_at_mut(offsets[b + 1] - offsets[b]);
-        store_parts.push(head);
-        rest = tail;
+    let nb = blocks.ranges.len();
+    let mut parts: Vec<[&mut [f64]; 2]> = Vec::with_capacity(nb);
+    let [st0, st1] = store;
+    if K::STORE {
+        let total = offsets[nb] * W;
+        st0.resize(total, 0.0);
+        st1.resize(total, 0.0);
+    }
+    let (mut rest0, mut rest1) = (&mut st0[..], &mut st1[..]);
+    for b in 0..nb {
+        let len = if K::STORE {
+            (offsets[b + 1] - offsets[b]) * W
+        } else {
+            0
+        };
+        let (h0, t0) = rest0.split_at_mut(len);
+        let (h1, t1) = rest1.split_at_mut(len);
+        parts.push([h0, h1]);
+        rest0 = t0;
+        rest1 = t1;
     }
     let energies: Vec<Lanes> = bufs
         .par_iter_mut()
-        .zip(store_parts)
+        .zip(parts)
         .zip(&blocks.ranges)
         .map(|((buf, store), range)| {
             if K::SI || K::SJ {

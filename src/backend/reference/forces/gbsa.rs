@@ -2,13 +2,14 @@
 //! `ReferenceObc`): Born radii over all ordered pairs, the ACE term, the
 //! pair/self energy over i ≤ j, then the Born-radius chain rule over all
 //! ordered pairs. Both [`ObcFlavor`]s share these loops; they differ in the
-//! engulfed-atom term of the Born sum (see [`hct_pair`]) and in the Coulomb
-//! constant the [`GbsaObcForce`] carries.
+//! engulfed-atom term of the Born sum (see [`hct_pair`]), in the Coulomb
+//! constant the [`GbsaObcForce`] carries and (CustomGB only) in salt
+//! screening κ (see [`gb_pair`]).
 
 use crate::error::Result;
 use crate::forcefield::kernels::check_box_for_cutoff;
 use crate::forcefield::terms::{
-    ace_surface, delta, dot, gb_pair, hct_pair, obc_born_radius, scale, Vec3,
+    ace_surface, delta, dot, gb_pair, hct_pair, obc_born_radius, scale, GbConstants, Vec3,
 };
 use crate::forcefield::{BoxVectors, GbsaObcForce, ObcFlavor};
 
@@ -36,11 +37,8 @@ pub(super) fn gbsa_obc(
     let rc2 = g.cutoff * g.cutoff;
     let within = |r2: f64| !cutoff || r2 <= rc2;
     let engulfed = g.flavor == ObcFlavor::GbsaObcForce;
-    let pre = if g.solute_dielectric != 0.0 && g.solvent_dielectric != 0.0 {
-        -g.coulomb_constant * (1.0 / g.solute_dielectric - 1.0 / g.solvent_dielectric)
-    } else {
-        0.0
-    };
+    let consts = GbConstants::new(g);
+    let salt = g.kappa != 0.0;
     let or: Vec<f64> = g.particles.iter().map(|p| p.radius - g.offset).collect();
     let sr: Vec<f64> = g
         .particles
@@ -64,7 +62,7 @@ pub(super) fn gbsa_obc(
                 continue;
             }
             let r = r2.sqrt();
-            sum += hct_pair(r, 1.0 / r, or[i], 1.0 / or[i], sr[j], engulfed, f64::ln).0;
+            sum += hct_pair(r, or[i], sr[j], engulfed).0;
         }
         (born[i], chain[i]) = obc_born_radius(0.5 * sum, or[i], g.particles[i].radius);
     }
@@ -79,7 +77,7 @@ pub(super) fn gbsa_obc(
         de_db[i] += de;
     }
     for i in 0..n {
-        let qi = pre * g.particles[i].charge;
+        let qi = g.particles[i].charge;
         for j in i..n {
             let d = delta(x[i], x[j], pbox);
             let r2 = dot(d, d);
@@ -88,11 +86,15 @@ pub(super) fn gbsa_obc(
             }
             let a = born[i] * born[j];
             let qq = qi * g.particles[j].charge;
-            let (mut e, s, de_da) = gb_pair(r2, a, 0.25 / a, qq, f64::exp);
+            // The i = j self term: half the pair term at r = 0, unshifted.
+            let shift = if j != i { consts.shift } else { 0.0 };
+            let sqrt = |x: f64| 1.0 / x.sqrt();
+            let (mut e, s, de_da) = if salt {
+                gb_pair::<true>(r2, a, 0.25 / a, qq, &consts, shift, f64::exp, sqrt)
+            } else {
+                gb_pair::<false>(r2, a, 0.25 / a, qq, &consts, shift, f64::exp, sqrt)
+            };
             if j != i {
-                if cutoff {
-                    e -= qq / g.cutoff;
-                }
                 de_db[j] += de_da * born[i];
                 // Force on i is s·(x_i − x_j) = −s·d.
                 add_scaled(f, i, j, d, -s);
@@ -120,7 +122,7 @@ pub(super) fn gbsa_obc(
             }
             let r = r2.sqrt();
             let inv_r = 1.0 / r;
-            let dterm = hct_pair(r, inv_r, or[i], 1.0 / or[i], sr[j], engulfed, f64::ln).1;
+            let dterm = hct_pair(r, or[i], sr[j], engulfed).1;
             // I_i = ½ Σ term; F_i = −dE/dI_i · dI/dr · (x_i − x_j)/r.
             add_scaled(f, i, j, d, de_di[i] * 0.5 * dterm * inv_r);
         }
