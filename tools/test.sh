@@ -24,3 +24,7 @@ cargo build --lib --features hdf5
 cargo test --no-fail-fast --features hdf5
 # The default build (no HDF5) refuses .h5 output with a clear error.
 cargo test --test cli
+# Long physics tests of the dynamics on villin (NVE dt² scaling and drift,
+# canonical temperature and kinetic-energy distribution at 300 K): release
+# build only, ignored in debug builds.
+cargo test --release --test integrate_villin -- --include-ignored
