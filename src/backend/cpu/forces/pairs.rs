@@ -133,8 +133,10 @@ pub(super) struct SegIn {
     pub r2: [f64; CAP],
     /// Squared cutoff (∞ without one).
     pub rc2: f64,
-    /// 1 where the pair exists (j > i, j < n, not excluded), else 0.
+    /// 1 where the pair exists (j > i, j < n), else 0.
     valid: [u64; CAP],
+    /// 1 where the pair is one of the geometry's exclusions, else 0.
+    excl: [u64; CAP],
     /// Gathered j positions and parameters (neighbour lists only).
     xg: [[f64; CAP]; 3],
     pg: [[f64; CAP]; MAX_PARAMS],
@@ -142,11 +144,18 @@ pub(super) struct SegIn {
 }
 
 impl SegIn {
-    /// Whether lane k is a pair to compute (exists and within the cutoff).
-    /// Kernels must output exactly zero for the other lanes.
+    /// Whether lane k is a pair to compute (exists and within the cutoff),
+    /// ignoring exclusions. Kernels must output exactly zero for the other
+    /// lanes.
     #[inline(always)]
     pub fn ok(&self, k: usize) -> bool {
         (self.valid[k] != 0) & (self.r2[k] <= self.rc2)
+    }
+
+    /// [`SegIn::ok`] and not excluded.
+    #[inline(always)]
+    pub fn ok_unexcluded(&self, k: usize) -> bool {
+        (self.valid[k] != 0) & (self.excl[k] == 0) & (self.r2[k] <= self.rc2)
     }
 }
 
@@ -159,7 +168,14 @@ pub(super) struct SegOut {
     pub e: [f64; CAP],
     pub si: [f64; CAP],
     pub sj: [f64; CAP],
+    /// Scratch for kernels that run in stages (short loops keep many
+    /// independent iterations in flight; one long chain per lane would be
+    /// latency-bound).
+    pub t: [[f64; CAP]; TMP],
 }
+
+/// Scratch arrays per kernel.
+pub(super) const TMP: usize = 6;
 
 /// Per-block scratch.
 pub(super) struct Scratch {
@@ -177,6 +193,7 @@ impl Scratch {
                 r2: [0.0; CAP],
                 rc2: f64::INFINITY,
                 valid: [0; CAP],
+                excl: [0; CAP],
                 xg: [[0.0; CAP]; 3],
                 pg: [[0.0; CAP]; MAX_PARAMS],
                 cluster: [0; SEG_CLUSTERS],
@@ -186,6 +203,7 @@ impl Scratch {
                 e: [0.0; CAP],
                 si: [0.0; CAP],
                 sj: [0.0; CAP],
+                t: [[0.0; CAP]; TMP],
             },
         })
     }
@@ -465,10 +483,12 @@ fn block_body<K: PairKernel>(
             // Which lanes are pairs: all, except in i's own cluster (j ≤ i),
             // the last cluster (j ≥ n) and clusters with exclusions.
             seg.valid[..len].iter_mut().for_each(|v| *v = 1);
+            seg.excl[..len].iter_mut().for_each(|v| *v = 0);
             let fix = |seg: &mut SegIn, t: usize, c: usize, emask: u8| {
-                let m = lane_mask(i, c * W, n) & !emask;
+                let m = lane_mask(i, c * W, n);
                 for l in 0..W {
                     seg.valid[t * W + l] = u64::from((m >> l) & 1);
+                    seg.excl[t * W + l] = u64::from((emask >> l) & 1);
                 }
             };
             if contiguous {
