@@ -2,6 +2,10 @@
 //! rule through the Born radii): when both forces use the same pairs, one
 //! traversal and one force scatter serve both.
 
+// Stage loops index several parallel lane arrays at once; `for k in 0..len`
+// is the form the compiler vectorises best and the clearest here.
+#![allow(clippy::needless_range_loop)]
+
 use super::gbsa::GbChainKernel;
 use super::nonbonded::NbKernel;
 use super::pairs::{PairKernel, SegIn, SegOut, CAP, MAX_PARAMS, TMP};

@@ -7,6 +7,10 @@
 //!    `dE/dI = dE/dB · B² · chain`.
 //! 3. The chain rule through the Born radii from the stored derivatives.
 
+// Stage loops index several parallel lane arrays at once; `for k in 0..len`
+// is the form the compiler vectorises best and the clearest here.
+#![allow(clippy::needless_range_loop)]
+
 use super::lanes::{exp, ln2, rsqrt};
 use super::pairs::{PairKernel, SegIn, SegOut, CAP, MAX_PARAMS};
 use crate::forcefield::terms::{

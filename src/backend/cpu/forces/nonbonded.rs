@@ -2,6 +2,10 @@
 //! cutoff with reaction field and optional LJ switch) over the pair
 //! skeleton, exceptions as bonded terms, and the dispersion correction.
 
+// Stage loops index several parallel lane arrays at once; `for k in 0..len`
+// is the form the compiler vectorises best and the clearest here.
+#![allow(clippy::needless_range_loop)]
+
 use super::lanes::rsqrt;
 use super::pairs::{Exclusions, PairKernel, SegIn, SegOut, CAP, MAX_PARAMS};
 use crate::forcefield::terms::{

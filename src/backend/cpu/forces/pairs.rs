@@ -18,6 +18,10 @@
 //! are summed in a fixed pattern. Every addition thus happens in an order
 //! fixed by (n, positions), whatever the thread count or list history.
 
+// Stage loops index several parallel lane arrays at once; `for k in 0..len`
+// is the form the compiler vectorises best and the clearest here.
+#![allow(clippy::needless_range_loop)]
+
 use super::lanes::{sum, Lanes, W};
 use super::nlist::ClusterList;
 use crate::forcefield::BoxVectors;
