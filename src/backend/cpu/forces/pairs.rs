@@ -399,6 +399,32 @@ fn accumulate(acc: &mut Lanes, v: &[f64; CAP], nt: usize) {
     }
 }
 
+/// The force components `f·d` of the first `nt` clusters: added to i's
+/// lane accumulators (in cluster order) and subtracted from j's buffer
+/// entries (j of lane t·W + l is `cluster[t]·W + l`).
+#[inline(always)]
+fn force_scatter(
+    acc: &mut Lanes,
+    b: &mut [f64],
+    f: &[f64; CAP],
+    d: &[f64; CAP],
+    cluster: &[u32; SEG_CLUSTERS],
+    nt: usize,
+) {
+    for t in 0..nt.min(SEG_CLUSTERS) {
+        let k0 = t * W;
+        let jb = cluster[t] as usize * W;
+        let fl: Lanes = f[k0..k0 + W].try_into().expect("W lanes");
+        let dl: Lanes = d[k0..k0 + W].try_into().expect("W lanes");
+        let bl: &mut Lanes = (&mut b[jb..jb + W]).try_into().expect("W lanes");
+        for l in 0..W {
+            let g = fl[l] * dl[l];
+            acc[l] += g;
+            bl[l] -= g;
+        }
+    }
+}
+
 /// `b[j] += sign·v[k]` for the lanes of the first `nt` clusters (j of lane
 /// k = t·W + l is `cluster[t]·W + l`). `sign` is ±1 (exact).
 #[inline(always)]
@@ -574,17 +600,9 @@ fn block_body<K: PairKernel>(
             // Accumulate: i's lanes (lane = j mod W, clusters in order) and
             // the reactions on j.
             if K::FORCE {
-                for (d, acc, b) in [
-                    (&mut seg.dx, &mut fx, &mut *bfx),
-                    (&mut seg.dy, &mut fy, &mut *bfy),
-                    (&mut seg.dz, &mut fz, &mut *bfz),
-                ] {
-                    for (x, f) in d.iter_mut().zip(&out.f).take(len) {
-                        *x *= f;
-                    }
-                    accumulate(acc, d, nt);
-                    scatter(b, d, &seg.cluster, nt, contiguous, -1.0);
-                }
+                force_scatter(&mut fx, bfx, &out.f, &seg.dx, &seg.cluster, nt);
+                force_scatter(&mut fy, bfy, &out.f, &seg.dy, &seg.cluster, nt);
+                force_scatter(&mut fz, bfz, &out.f, &seg.dz, &seg.cluster, nt);
             }
             if K::ENERGY {
                 accumulate(&mut e_acc, &out.e, nt);
