@@ -323,15 +323,16 @@ pub fn hct_term(
     engulfed_correction: bool,
 ) -> (f64, f64) {
     let u = r + sr_j;
-    let l2 = inv_l * inv_l;
-    let u2 = inv_u * inv_u;
+    // With A = 1/L − 1/U, B = 1/L + 1/U (so 1/L² − 1/U² = A·B), OpenMM's
+    // 1/L − 1/U + r/4 (1/U² − 1/L²) + ln(L/U)/(2r) + sr²/(4r) (1/L² − 1/U²)
+    // is A (1 − B (r² − sr²)/(4r)) + ln(L/U)/(2r).
     let sr2 = sr_j * sr_j;
-    let mut term = inv_l - inv_u
-        + 0.25 * r * (u2 - l2)
-        + 0.5 * inv_r * log_lu
-        + 0.25 * sr2 * inv_r * (l2 - u2);
+    let a = inv_l - inv_u;
+    let ab = a * (inv_l + inv_u);
+    let mut term = a - 0.25 * ab * (r * r - sr2) * inv_r + 0.5 * log_lu * inv_r;
     let inv_r2 = inv_r * inv_r;
-    let mut dterm = -0.25 * (1.0 + sr2 * inv_r2) * (l2 - u2) - 0.5 * log_lu * inv_r2;
+    let mut dterm = -0.25 * (1.0 + sr2 * inv_r2) * ab - 0.5 * log_lu * inv_r2;
+    let l2 = inv_l * inv_l;
     let engulfed = or_i < sr_j - r;
     if engulfed {
         if engulfed_correction {
@@ -431,7 +432,9 @@ impl GbConstants {
 /// `(E, −(dE/dr)/r, dE/da)`; the force on atom 1 is `−(dE/dr)/r·(x₁ − x₂)`.
 /// The self term of atom i is `½ E` at `r = 0`, `a = B_i²`, `shift = 0`,
 /// and its dE/dB_i is `dE/da · B_i`. With `SALT` false, κ is taken as 0.
-/// `exp` and `rsqrt` (`1/√x`) are the functions to use.
+/// `exp` and `rsqrt` (`1/√x`) are the functions to use. The pieces
+/// ([`gb_f2`], [`gb_energy`]) let a backend compute the transcendental
+/// functions in separate passes.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn gb_pair<const SALT: bool>(
@@ -444,14 +447,40 @@ pub fn gb_pair<const SALT: bool>(
     exp: impl Fn(f64) -> f64,
     rsqrt: impl Fn(f64) -> f64,
 ) -> (f64, f64, f64) {
+    let (d, e, f2) = gb_f2(r2, a, quarter_inv_a, &exp);
+    let inv_f = rsqrt(f2);
+    let exp_kf = if SALT {
+        exp(-c.kappa * f2 * inv_f)
+    } else {
+        0.0
+    };
+    gb_energy::<SALT>(d, e, inv_f, exp_kf, qq, c, shift)
+}
+
+/// `(D, e^{−D}, f²)` of the GB pair term: `D = r²/(4a)`, `f² = r² + a e^{−D}`.
+#[inline(always)]
+pub fn gb_f2(r2: f64, a: f64, quarter_inv_a: f64, exp: impl Fn(f64) -> f64) -> (f64, f64, f64) {
     let d = r2 * quarter_inv_a;
     let e = exp(-d);
-    let den2 = r2 + a * e;
-    let inv_f = rsqrt(den2);
+    (d, e, r2 + a * e)
+}
+
+/// [`gb_pair`] from `D`, `e^{−D}` ([`gb_f2`]), `1/f` and (with `SALT`)
+/// `e^{−κf}`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn gb_energy<const SALT: bool>(
+    d: f64,
+    e: f64,
+    inv_f: f64,
+    exp_kf: f64,
+    qq: f64,
+    c: &GbConstants,
+    shift: f64,
+) -> (f64, f64, f64) {
     let inv_f2 = inv_f * inv_f;
     let (p, dp) = if SALT {
-        let f = den2 * inv_f;
-        let ek = exp(-c.kappa * f) * c.inv_solvent;
+        let ek = exp_kf * c.inv_solvent;
         (c.inv_solute - ek, c.kappa * ek)
     } else {
         (c.inv_solute - c.inv_solvent, 0.0)

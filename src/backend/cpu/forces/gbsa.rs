@@ -7,10 +7,14 @@
 //!    `dE/dI = dE/dB · B² · chain`.
 //! 3. The chain rule through the Born radii from the stored derivatives.
 
+// Stage loops index several parallel lane arrays at once; `for k in 0..len`
+// is the form the compiler vectorises best and the clearest here.
+#![allow(clippy::needless_range_loop)]
+
 use super::lanes::{exp, ln2, rsqrt};
 use super::pairs::{PairKernel, SegIn, SegOut, CAP, MAX_PARAMS};
 use crate::forcefield::terms::{
-    ace_surface, gb_pair, hct_bounds, hct_term, obc_born_radius, GbConstants,
+    ace_surface, gb_energy, gb_f2, gb_pair, hct_bounds, hct_term, obc_born_radius, GbConstants,
 };
 use crate::forcefield::{GbsaObcForce, ObcFlavor};
 
@@ -142,38 +146,51 @@ impl PairKernel for BornSumKernel<'_> {
             .min(or_j.len())
             .min(inv_or_j.len())
             .min(sr_j.len());
+        let SegOut { f, e, si, sj, t } = out;
+        let [inv_r, inv_l1, inv_u1, inv_l2, inv_u2, _] = t;
+        // Stage 1: 1/r. Stage 2: both directions' bounds, 1/L and 1/U from
+        // one division, and the log arguments (in e, f: no forces here).
+        // Stage 3: both logs with one division. Stage 4: the terms.
         for k in 0..len {
-            let inv_r = rsqrt(s.r2[k]);
-            let r = s.r2[k] * inv_r;
-            // Both directions' 1/L and 1/U from one division, both logs
-            // from another.
+            inv_r[k] = rsqrt(s.r2[k]);
+        }
+        for k in 0..len {
+            let r = s.r2[k] * inv_r[k];
             let (l1, u1) = hct_bounds(r, or_i, sr_j[k]);
             let (l2, u2) = hct_bounds(r, or_j[k], sr_i);
             let (a1, a2) = (l1 * u1, l2 * u2);
             let inv = 1.0 / (a1 * a2);
             let (inv_a1, inv_a2) = (a2 * inv, a1 * inv);
-            let (inv_l1, inv_u1) = (u1 * inv_a1, l1 * inv_a1);
-            let (inv_l2, inv_u2) = (u2 * inv_a2, l2 * inv_a2);
-            let (log1, log2) = ln2(l1 * inv_u1, l2 * inv_u2);
+            (inv_l1[k], inv_u1[k]) = (u1 * inv_a1, l1 * inv_a1);
+            (inv_l2[k], inv_u2[k]) = (u2 * inv_a2, l2 * inv_a2);
+            e[k] = l1 * inv_u1[k];
+            f[k] = l2 * inv_u2[k];
+        }
+        for k in 0..len {
+            (e[k], f[k]) = ln2(e[k], f[k]);
+        }
+        for k in 0..len {
+            let ir = inv_r[k];
+            let r = s.r2[k] * ir;
             let (t_ij, d_ij) = hct_term(
-                r, inv_r, or_i, inv_or_i, sr_j[k], inv_l1, inv_u1, log1, p.engulfed,
+                r, ir, or_i, inv_or_i, sr_j[k], inv_l1[k], inv_u1[k], e[k], p.engulfed,
             );
             let (t_ji, d_ji) = hct_term(
                 r,
-                inv_r,
+                ir,
                 or_j[k],
                 inv_or_j[k],
                 sr_i,
-                inv_l2,
-                inv_u2,
-                log2,
+                inv_l2[k],
+                inv_u2[k],
+                f[k],
                 p.engulfed,
             );
             let ok = s.ok(k);
-            out.si[k] = if ok { t_ij } else { 0.0 };
-            out.sj[k] = if ok { t_ji } else { 0.0 };
-            st0[k] = 0.5 * d_ij * inv_r;
-            st1[k] = 0.5 * d_ji * inv_r;
+            si[k] = if ok { t_ij } else { 0.0 };
+            sj[k] = if ok { t_ji } else { 0.0 };
+            st0[k] = 0.5 * d_ij * ir;
+            st1[k] = 0.5 * d_ji * ir;
         }
     }
 }
@@ -212,17 +229,32 @@ impl<const SALT: bool> PairKernel for GbPairKernel<'_, SALT> {
         let (bi, inv_bi) = (p.born[i], p.inv_born[i]);
         let [qj, bj, inv_bj, _] = pj;
         let len = len.min(CAP).min(qj.len()).min(bj.len()).min(inv_bj.len());
+        let SegOut { f, e, si, sj, t } = out;
+        let [dd, ee, inv_f, ekf, _, _] = t;
+        // Stage 1: D, e^{−D} and f² (f² kept in inv_f). Stage 2: 1/f.
+        // Stage 3 (salt): e^{−κf}. Stage 4: energy and derivatives.
+        for k in 0..len {
+            let quarter_inv_a = 0.25 * inv_bi * inv_bj[k];
+            (dd[k], ee[k], inv_f[k]) = gb_f2(s.r2[k], bi * bj[k], quarter_inv_a, exp);
+        }
+        for k in 0..len {
+            let f2 = inv_f[k];
+            inv_f[k] = rsqrt(f2);
+            ekf[k] = f2 * inv_f[k];
+        }
+        if SALT {
+            for k in 0..len {
+                ekf[k] = exp(-c.kappa * ekf[k]);
+            }
+        }
         for k in 0..len {
             let qq = qi * qj[k];
-            let a = bi * bj[k];
-            let quarter_inv_a = 0.25 * inv_bi * inv_bj[k];
-            let (e, f, de_da) =
-                gb_pair::<SALT>(s.r2[k], a, quarter_inv_a, qq, c, c.shift, exp, rsqrt);
+            let (ek, fk, de_da) = gb_energy::<SALT>(dd[k], ee[k], inv_f[k], ekf[k], qq, c, c.shift);
             let ok = s.ok(k);
-            out.e[k] = if ok { e } else { 0.0 };
-            out.f[k] = if ok { f } else { 0.0 };
-            out.si[k] = if ok { de_da * bj[k] } else { 0.0 };
-            out.sj[k] = if ok { de_da * bi } else { 0.0 };
+            e[k] = if ok { ek } else { 0.0 };
+            f[k] = if ok { fk } else { 0.0 };
+            si[k] = if ok { de_da * bj[k] } else { 0.0 };
+            sj[k] = if ok { de_da * bi } else { 0.0 };
         }
     }
 }

@@ -11,6 +11,7 @@
 //! and the box. They agree with the reference backend to rounding.
 
 mod bonded;
+mod fused;
 mod gbsa;
 mod lanes;
 mod nlist;
@@ -23,13 +24,14 @@ use crate::forcefield::terms::box_volume;
 use crate::forcefield::{
     BoxVectors, ForceEvaluator, ForceKernels, ForceKind, ForceOutput, NonbondedMethod, System,
 };
+use fused::NbChainKernel;
 use gbsa::{BornSumKernel, GbChainKernel, GbPairKernel, GbPrep};
 use lanes::W;
 use nlist::NeighborList;
 use nonbonded::{NbKernel, NbPrep};
 use pairs::{
-    entry_offsets, reduce_forces, reduce_scalar, run_pass, zero_forces, BlockBuf, Blocks, Geometry,
-    PairSet, Soa,
+    entry_offsets, reduce_forces, reduce_scalar, run_pass, zero_forces, BlockBuf, Blocks,
+    Exclusions, Geometry, PairSet, Soa,
 };
 
 impl ForceKernels for super::CpuBackend {
@@ -57,6 +59,9 @@ struct CpuForces {
     blocks: Blocks,
     bufs: Vec<BlockBuf>,
     soa: Soa,
+    /// (nonbonded force, GB force) over the same pairs: the nonbonded pair
+    /// kernel then runs fused into GB's last pass.
+    fusable: Option<(usize, usize)>,
 }
 
 impl CpuForces {
@@ -81,7 +86,7 @@ impl CpuForces {
             }
         };
         let mut any_all_pairs = false;
-        let prepared = system
+        let prepared: Vec<Prepared> = system
             .forces
             .iter()
             .map(|f| match &f.kind {
@@ -106,7 +111,24 @@ impl CpuForces {
         let bufs = (0..blocks.ranges.len())
             .map(|_| BlockBuf::new(npad))
             .collect();
+        let nb = prepared
+            .iter()
+            .position(|p| matches!(p, Prepared::Nonbonded(_)));
+        let gb = prepared.iter().position(|p| matches!(p, Prepared::Gb(_)));
+        let fusable = match (nb, gb) {
+            (Some(a), Some(b)) => match (&prepared[a], &prepared[b]) {
+                (Prepared::Nonbonded(p), Prepared::Gb(q))
+                    if p.list == q.list
+                        && p.force.method.has_cutoff() == q.force.method.has_cutoff() =>
+                {
+                    Some((a, b))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
         CpuForces {
+            fusable,
             system: system.clone(),
             n,
             npad,
@@ -134,6 +156,139 @@ fn need_box<'a>(
     }
 }
 
+/// The pair geometry of a nonbonded or GB force.
+#[allow(clippy::too_many_arguments)]
+fn geometry<'a>(
+    n: usize,
+    soa: &'a Soa,
+    lists: &'a [NeighborList],
+    list: Option<usize>,
+    method: NonbondedMethod,
+    cutoff: f64,
+    pbox: Option<&BoxVectors>,
+    exclusions: Option<&'a Exclusions>,
+) -> Geometry<'a> {
+    Geometry {
+        n,
+        soa,
+        pairs: list.map_or(PairSet::All, |k| PairSet::List(&lists[k].list)),
+        cutoff2: method.has_cutoff().then_some(cutoff * cutoff),
+        periodic: pbox.copied(),
+        exclusions,
+    }
+}
+
+/// The nonbonded pair pass alone; returns its energy.
+fn nb_pairs(geo: &Geometry, blocks: &Blocks, bufs: &mut [BlockBuf], p: &NbPrep) -> f64 {
+    let offsets = entry_offsets(geo, blocks);
+    let mut none = [Vec::new(), Vec::new()];
+    match (p.force.method.has_cutoff(), p.switch.is_some()) {
+        (false, _) => run_pass(
+            geo,
+            blocks,
+            bufs,
+            &NbKernel::<false, false> { p },
+            &mut none,
+            &offsets,
+        ),
+        (true, false) => run_pass(
+            geo,
+            blocks,
+            bufs,
+            &NbKernel::<true, false> { p },
+            &mut none,
+            &offsets,
+        ),
+        (true, true) => run_pass(
+            geo,
+            blocks,
+            bufs,
+            &NbKernel::<true, true> { p },
+            &mut none,
+            &offsets,
+        ),
+    }
+}
+
+/// The three GB passes, the last one fused with the nonbonded pair kernel
+/// of `nb` when given (`geo_nb`: the same pairs with nonbonded
+/// exclusions). Returns the GB energy and the fused nonbonded pair energy.
+fn gb_passes(
+    geo: &Geometry,
+    geo_nb: &Geometry,
+    blocks: &Blocks,
+    bufs: &mut [BlockBuf],
+    p: &mut GbPrep,
+    nb: Option<&NbPrep>,
+) -> (f64, f64) {
+    let offsets = entry_offsets(geo, blocks);
+    let mut store = std::mem::take(&mut p.store);
+    let mut none = [Vec::new(), Vec::new()];
+    run_pass(
+        geo,
+        blocks,
+        bufs,
+        &BornSumKernel { p },
+        &mut store,
+        &offsets,
+    );
+    reduce_scalar(blocks, bufs, &mut p.sums);
+    p.born_radii();
+    let mut e = if p.consts.kappa != 0.0 {
+        run_pass(
+            geo,
+            blocks,
+            bufs,
+            &GbPairKernel::<true> { p },
+            &mut none,
+            &offsets,
+        )
+    } else {
+        run_pass(
+            geo,
+            blocks,
+            bufs,
+            &GbPairKernel::<false> { p },
+            &mut none,
+            &offsets,
+        )
+    };
+    reduce_scalar(blocks, bufs, &mut p.sums);
+    e += p.finish_de_db();
+    let gb = GbChainKernel { p };
+    let e_nb = match nb {
+        None => run_pass(geo, blocks, bufs, &gb, &mut store, &offsets),
+        Some(q) => {
+            let g = geo_nb;
+            match (q.force.method.has_cutoff(), q.switch.is_some()) {
+                (false, _) => {
+                    let k = NbChainKernel::<false, false> {
+                        nb: NbKernel { p: q },
+                        gb,
+                    };
+                    run_pass(g, blocks, bufs, &k, &mut store, &offsets)
+                }
+                (true, false) => {
+                    let k = NbChainKernel::<true, false> {
+                        nb: NbKernel { p: q },
+                        gb,
+                    };
+                    run_pass(g, blocks, bufs, &k, &mut store, &offsets)
+                }
+                (true, true) => {
+                    let k = NbChainKernel::<true, true> {
+                        nb: NbKernel { p: q },
+                        gb,
+                    };
+                    run_pass(g, blocks, bufs, &k, &mut store, &offsets)
+                }
+            }
+        }
+    };
+    p.store = store;
+    (e, e_nb)
+}
+
 impl ForceEvaluator for CpuForces {
     fn compute(
         &mut self,
@@ -150,12 +305,16 @@ impl ForceEvaluator for CpuForces {
             )));
         }
         out.clear(n);
+        let forces = &self.system.forces;
         let selected = |g: u8| groups & (1u32 << g) != 0;
+        let fuse = self
+            .fusable
+            .filter(|&(a, b)| selected(forces[a].group) && selected(forces[b].group));
 
         // Boxes, box sizes and neighbour lists of the selected pair forces.
         let mut pair_forces = false;
         let mut list_used = vec![false; self.lists.len()];
-        for (force, prep) in self.system.forces.iter().zip(&self.prepared) {
+        for (force, prep) in forces.iter().zip(&self.prepared) {
             if !selected(force.group) {
                 continue;
             }
@@ -182,12 +341,13 @@ impl ForceEvaluator for CpuForces {
             zero_forces(&self.blocks, &mut self.bufs);
         }
 
-        for (force, prep) in self.system.forces.iter().zip(self.prepared.iter_mut()) {
+        for fi in 0..forces.len() {
+            let force = &forces[fi];
             if !selected(force.group) {
                 continue;
             }
             let f = &mut out.forces;
-            let energy = match (&force.kind, prep) {
+            let energy = match (&force.kind, &self.prepared[fi]) {
                 (ForceKind::HarmonicBond(b), _) => {
                     let pbox = need_box(b.periodic, &force.name, box_vectors)?;
                     bonded::bonds(b, positions, pbox, f)
@@ -202,48 +362,21 @@ impl ForceEvaluator for CpuForces {
                 }
                 (ForceKind::Nonbonded(_), Prepared::Nonbonded(p)) => {
                     let pbox = need_box(p.force.method.is_periodic(), &force.name, box_vectors)?;
-                    let geo = Geometry {
-                        n,
-                        soa: &self.soa,
-                        pairs: p
-                            .list
-                            .map_or(PairSet::All, |k| PairSet::List(&self.lists[k].list)),
-                        cutoff2: p
-                            .force
-                            .method
-                            .has_cutoff()
-                            .then_some(p.force.cutoff * p.force.cutoff),
-                        periodic: pbox.copied(),
-                        exclusions: Some(&p.exclusions),
-                    };
-                    let offsets = entry_offsets(&geo, &self.blocks);
-                    let mut store = [Vec::new(), Vec::new()];
-                    let (blocks, bufs) = (&self.blocks, &mut self.bufs);
-                    let mut e = match (p.force.method.has_cutoff(), p.switch.is_some()) {
-                        (false, _) => run_pass(
-                            &geo,
-                            blocks,
-                            bufs,
-                            &NbKernel::<false, false> { p },
-                            &mut store,
-                            &offsets,
-                        ),
-                        (true, false) => run_pass(
-                            &geo,
-                            blocks,
-                            bufs,
-                            &NbKernel::<true, false> { p },
-                            &mut store,
-                            &offsets,
-                        ),
-                        (true, true) => run_pass(
-                            &geo,
-                            blocks,
-                            bufs,
-                            &NbKernel::<true, true> { p },
-                            &mut store,
-                            &offsets,
-                        ),
+                    // With a fused GB force, the pairs come with its last pass.
+                    let mut e = if fuse.is_some_and(|(a, _)| a == fi) {
+                        0.0
+                    } else {
+                        let geo = geometry(
+                            n,
+                            &self.soa,
+                            &self.lists,
+                            p.list,
+                            p.force.method,
+                            p.force.cutoff,
+                            pbox,
+                            Some(&p.exclusions),
+                        );
+                        nb_pairs(&geo, &self.blocks, &mut self.bufs, p)
                     };
                     e += bonded::exceptions(&p.exceptions, positions, f);
                     if p.force.method == NonbondedMethod::CutoffPeriodic {
@@ -253,63 +386,45 @@ impl ForceEvaluator for CpuForces {
                     }
                     e
                 }
-                (ForceKind::GbsaObc(_), Prepared::Gb(p)) => {
+                (ForceKind::GbsaObc(_), Prepared::Gb(_)) => {
+                    let partner = fuse.filter(|&(_, b)| b == fi).map(|(a, _)| a);
+                    let mut prep = std::mem::replace(&mut self.prepared[fi], Prepared::Plain);
+                    let Prepared::Gb(p) = &mut prep else {
+                        unreachable!("matched just above")
+                    };
+                    let nb = partner.and_then(|a| match &self.prepared[a] {
+                        Prepared::Nonbonded(q) => Some(&**q),
+                        _ => None,
+                    });
                     let pbox = need_box(p.force.method.is_periodic(), &force.name, box_vectors)?;
-                    let cutoff = p.force.method.has_cutoff();
-                    let geo = Geometry {
+                    let geo = geometry(
                         n,
-                        soa: &self.soa,
-                        pairs: p
-                            .list
-                            .map_or(PairSet::All, |k| PairSet::List(&self.lists[k].list)),
-                        cutoff2: cutoff.then_some(p.force.cutoff * p.force.cutoff),
-                        periodic: pbox.copied(),
-                        exclusions: None,
-                    };
-                    let offsets = entry_offsets(&geo, &self.blocks);
-                    let (blocks, bufs) = (&self.blocks, &mut self.bufs);
-                    let mut store = std::mem::take(&mut p.store);
-                    run_pass(
-                        &geo,
-                        blocks,
-                        bufs,
-                        &BornSumKernel { p },
-                        &mut store,
-                        &offsets,
+                        &self.soa,
+                        &self.lists,
+                        p.list,
+                        p.force.method,
+                        p.force.cutoff,
+                        pbox,
+                        None,
                     );
-                    reduce_scalar(blocks, bufs, &mut p.sums);
-                    p.born_radii();
-                    let mut unit = [Vec::new(), Vec::new()];
-                    let mut e = if p.consts.kappa != 0.0 {
-                        run_pass(
-                            &geo,
-                            blocks,
-                            bufs,
-                            &GbPairKernel::<true> { p },
-                            &mut unit,
-                            &offsets,
-                        )
-                    } else {
-                        run_pass(
-                            &geo,
-                            blocks,
-                            bufs,
-                            &GbPairKernel::<false> { p },
-                            &mut unit,
-                            &offsets,
+                    let geo_nb = Geometry {
+                        exclusions: nb.map(|q| &q.exclusions),
+                        ..geometry(
+                            n,
+                            &self.soa,
+                            &self.lists,
+                            p.list,
+                            p.force.method,
+                            p.force.cutoff,
+                            pbox,
+                            None,
                         )
                     };
-                    reduce_scalar(blocks, bufs, &mut p.sums);
-                    e += p.finish_de_db();
-                    run_pass(
-                        &geo,
-                        blocks,
-                        bufs,
-                        &GbChainKernel { p },
-                        &mut store,
-                        &offsets,
-                    );
-                    p.store = store;
+                    let (e, e_nb) = gb_passes(&geo, &geo_nb, &self.blocks, &mut self.bufs, p, nb);
+                    if let Some(a) = partner {
+                        out.group_energies[usize::from(forces[a].group)] += e_nb;
+                    }
+                    self.prepared[fi] = prep;
                     e
                 }
                 (ForceKind::CmMotionRemover { .. }, _) => 0.0,

@@ -18,6 +18,10 @@
 //! are summed in a fixed pattern. Every addition thus happens in an order
 //! fixed by (n, positions), whatever the thread count or list history.
 
+// Stage loops index several parallel lane arrays at once; `for k in 0..len`
+// is the form the compiler vectorises best and the clearest here.
+#![allow(clippy::needless_range_loop)]
+
 use super::lanes::{sum, Lanes, W};
 use super::nlist::ClusterList;
 use crate::forcefield::BoxVectors;
@@ -133,8 +137,10 @@ pub(super) struct SegIn {
     pub r2: [f64; CAP],
     /// Squared cutoff (∞ without one).
     pub rc2: f64,
-    /// 1 where the pair exists (j > i, j < n, not excluded), else 0.
+    /// 1 where the pair exists (j > i, j < n), else 0.
     valid: [u64; CAP],
+    /// 1 where the pair is one of the geometry's exclusions, else 0.
+    excl: [u64; CAP],
     /// Gathered j positions and parameters (neighbour lists only).
     xg: [[f64; CAP]; 3],
     pg: [[f64; CAP]; MAX_PARAMS],
@@ -142,11 +148,18 @@ pub(super) struct SegIn {
 }
 
 impl SegIn {
-    /// Whether lane k is a pair to compute (exists and within the cutoff).
-    /// Kernels must output exactly zero for the other lanes.
+    /// Whether lane k is a pair to compute (exists and within the cutoff),
+    /// ignoring exclusions. Kernels must output exactly zero for the other
+    /// lanes.
     #[inline(always)]
     pub fn ok(&self, k: usize) -> bool {
         (self.valid[k] != 0) & (self.r2[k] <= self.rc2)
+    }
+
+    /// [`SegIn::ok`] and not excluded.
+    #[inline(always)]
+    pub fn ok_unexcluded(&self, k: usize) -> bool {
+        (self.valid[k] != 0) & (self.excl[k] == 0) & (self.r2[k] <= self.rc2)
     }
 }
 
@@ -159,7 +172,14 @@ pub(super) struct SegOut {
     pub e: [f64; CAP],
     pub si: [f64; CAP],
     pub sj: [f64; CAP],
+    /// Scratch for kernels that run in stages (short loops keep many
+    /// independent iterations in flight; one long chain per lane would be
+    /// latency-bound).
+    pub t: [[f64; CAP]; TMP],
 }
+
+/// Scratch arrays per kernel.
+pub(super) const TMP: usize = 6;
 
 /// Per-block scratch.
 pub(super) struct Scratch {
@@ -177,6 +197,7 @@ impl Scratch {
                 r2: [0.0; CAP],
                 rc2: f64::INFINITY,
                 valid: [0; CAP],
+                excl: [0; CAP],
                 xg: [[0.0; CAP]; 3],
                 pg: [[0.0; CAP]; MAX_PARAMS],
                 cluster: [0; SEG_CLUSTERS],
@@ -186,6 +207,7 @@ impl Scratch {
                 e: [0.0; CAP],
                 si: [0.0; CAP],
                 sj: [0.0; CAP],
+                t: [[0.0; CAP]; TMP],
             },
         })
     }
@@ -377,6 +399,32 @@ fn accumulate(acc: &mut Lanes, v: &[f64; CAP], nt: usize) {
     }
 }
 
+/// The force components `f·d` of the first `nt` clusters: added to i's
+/// lane accumulators (in cluster order) and subtracted from j's buffer
+/// entries (j of lane t·W + l is `cluster[t]·W + l`).
+#[inline(always)]
+fn force_scatter(
+    acc: &mut Lanes,
+    b: &mut [f64],
+    f: &[f64; CAP],
+    d: &[f64; CAP],
+    cluster: &[u32; SEG_CLUSTERS],
+    nt: usize,
+) {
+    for t in 0..nt.min(SEG_CLUSTERS) {
+        let k0 = t * W;
+        let jb = cluster[t] as usize * W;
+        let fl: Lanes = f[k0..k0 + W].try_into().expect("W lanes");
+        let dl: Lanes = d[k0..k0 + W].try_into().expect("W lanes");
+        let bl: &mut Lanes = (&mut b[jb..jb + W]).try_into().expect("W lanes");
+        for l in 0..W {
+            let g = fl[l] * dl[l];
+            acc[l] += g;
+            bl[l] -= g;
+        }
+    }
+}
+
 /// `b[j] += sign·v[k]` for the lanes of the first `nt` clusters (j of lane
 /// k = t·W + l is `cluster[t]·W + l`). `sign` is ±1 (exact).
 #[inline(always)]
@@ -465,10 +513,12 @@ fn block_body<K: PairKernel>(
             // Which lanes are pairs: all, except in i's own cluster (j ≤ i),
             // the last cluster (j ≥ n) and clusters with exclusions.
             seg.valid[..len].iter_mut().for_each(|v| *v = 1);
+            seg.excl[..len].iter_mut().for_each(|v| *v = 0);
             let fix = |seg: &mut SegIn, t: usize, c: usize, emask: u8| {
-                let m = lane_mask(i, c * W, n) & !emask;
+                let m = lane_mask(i, c * W, n);
                 for l in 0..W {
                     seg.valid[t * W + l] = u64::from((m >> l) & 1);
+                    seg.excl[t * W + l] = u64::from((emask >> l) & 1);
                 }
             };
             if contiguous {
@@ -550,17 +600,9 @@ fn block_body<K: PairKernel>(
             // Accumulate: i's lanes (lane = j mod W, clusters in order) and
             // the reactions on j.
             if K::FORCE {
-                for (d, acc, b) in [
-                    (&mut seg.dx, &mut fx, &mut *bfx),
-                    (&mut seg.dy, &mut fy, &mut *bfy),
-                    (&mut seg.dz, &mut fz, &mut *bfz),
-                ] {
-                    for (x, f) in d.iter_mut().zip(&out.f).take(len) {
-                        *x *= f;
-                    }
-                    accumulate(acc, d, nt);
-                    scatter(b, d, &seg.cluster, nt, contiguous, -1.0);
-                }
+                force_scatter(&mut fx, bfx, &out.f, &seg.dx, &seg.cluster, nt);
+                force_scatter(&mut fy, bfy, &out.f, &seg.dy, &seg.cluster, nt);
+                force_scatter(&mut fz, bfz, &out.f, &seg.dz, &seg.cluster, nt);
             }
             if K::ENERGY {
                 accumulate(&mut e_acc, &out.e, nt);
