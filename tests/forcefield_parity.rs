@@ -214,5 +214,4 @@ fn dispersion_correction_of_the_periodic_case() {
     let err = ((e - expected) / expected).abs();
     eprintln!("dispersion correction {e:.9} kJ/mol (OpenMM {expected:.9}), rel err {err:.2e}");
     assert!(err < 1e-12, "{e} vs {expected}");
-    assert!((e - -670.380922).abs() < 1e-6);
 }
