@@ -1,8 +1,11 @@
 //! The `steermd` command line: results against the peer tools' reference data,
 //! and bad input -> one error line, non-zero exit, no output file left behind.
 
+mod cli_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use cli_support::{fails_with_one_line, ok, s};
 
 use steermd::io::npy::{read_npy, write_npy};
 
@@ -12,39 +15,10 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn steermd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_steermd"))
-        .args(args)
-        .output()
-        .expect("the steermd binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = steermd(args);
-    assert!(
-        out.status.success(),
-        "steermd {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Run a command that must fail: exactly one line on stderr containing `needle`,
 /// non-zero exit, and `out` not created.
 fn fails(args: &[&str], needle: &str, out: &Path) {
-    let o = steermd(args);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "steermd {args:?} should fail");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "one error line expected:\n{stderr}"
-    );
-    assert!(stderr.starts_with("steermd: error: "), "{stderr}");
-    assert!(
-        stderr.contains(needle),
-        "error should mention {needle:?}:\n{stderr}"
-    );
+    fails_with_one_line(args, needle);
     assert!(
         !out.exists(),
         "{} left behind after a failure",
@@ -57,10 +31,6 @@ fn fails(args: &[&str], needle: &str, out: &Path) {
         "temporary files left in {}: {leftovers:?}",
         dir.display()
     );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

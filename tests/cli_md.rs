@@ -2,8 +2,11 @@
 //! OpenMM's reference values, checkpoint/resume, and bad input -> one error
 //! line and a non-zero exit.
 
+mod cli_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use cli_support::{fails_with_one_line, ok, s, steermd};
 
 use serde_json::Value;
 use steermd::io::{dcd, npy::read_npy};
@@ -14,42 +17,9 @@ fn case(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn steermd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_steermd"))
-        .args(args)
-        .output()
-        .expect("the steermd binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = steermd(args);
-    assert!(
-        out.status.success(),
-        "steermd {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The command fails with one error line on stderr that contains `needle`.
 fn fails(args: &[&str], needle: &str) {
-    let o = steermd(args);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "steermd {args:?} should fail");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "one error line expected:\n{stderr}"
-    );
-    assert!(stderr.starts_with("steermd: error: "), "{stderr}");
-    assert!(
-        stderr.contains(needle),
-        "error should mention {needle:?}:\n{stderr}"
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    fails_with_one_line(args, needle);
 }
 
 /// Compare `steermd energy` output with a case's reference.json (total and
