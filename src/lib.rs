@@ -20,6 +20,7 @@
 pub mod analysis;
 pub mod backend;
 pub mod capi;
+pub mod drive;
 pub mod error;
 pub mod forcefield;
 pub mod frames;

@@ -1,0 +1,1 @@
+//! MPI transport of [`super::Communicator`] (feature `mpi`).
