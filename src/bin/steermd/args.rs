@@ -35,6 +35,47 @@ pub enum Command {
     Energy(EnergyArgs),
     /// Langevin (or NVE) molecular dynamics with reporters and checkpoints.
     Simulate(SimulateArgs),
+    /// The adaptive-sampling campaign: ensemble MD, in-memory analysis,
+    /// outliers, restarts (MPI-parallel with the `mpi` feature).
+    Drive(DriveArgs),
+}
+
+/// `steermd drive`.
+#[derive(Args, Debug)]
+pub struct DriveArgs {
+    /// Campaign configuration (TOML). Default: the bundled villin campaign
+    /// (examples/drive/villin.toml), run steered and plain and compared.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output directory (overrides `output.dir`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the configuration's mode.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Run the campaign steered and plain (under OUT/steered and OUT/plain),
+    /// then compare states visited (k-means over both runs' latents), print
+    /// the comparison and write OUT/campaign.png. On by default without --config.
+    #[arg(long)]
+    pub compare: bool,
+    /// Continue from the latest checkpoint in the output directory.
+    #[arg(long)]
+    pub resume: bool,
+    /// Override `md.iterations`.
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Campaign mode on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeArg {
+    /// Restart from outliers.
+    Steered,
+    /// Plain MD (control).
+    Plain,
 }
 
 /// Nonbonded method for systems built from a prmtop.

@@ -7,6 +7,7 @@
 mod agent;
 mod args;
 mod commands;
+mod drive;
 mod md;
 
 use std::process::ExitCode;
@@ -38,5 +39,6 @@ fn run(cli: args::Cli) -> steermd::Result<()> {
         args::Command::Agent(a) => agent::run(&device, &a),
         args::Command::Energy(a) => md::energy(&device, &a),
         args::Command::Simulate(a) => md::simulate(&device, &a),
+        args::Command::Drive(a) => drive::run(&device, &a),
     })
 }
