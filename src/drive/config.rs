@@ -321,7 +321,7 @@ impl DriveConfig {
             (Some(_), Some(_), None, None) | (None, None, Some(_), Some(_)) => {}
             _ => return bad("[system] needs either `xml` + `pdb` or `prmtop` + `inpcrd`".into()),
         }
-        if s.start_dcd.is_some() != !s.start_frames.is_empty() {
+        if s.start_dcd.is_some() == s.start_frames.is_empty() {
             return bad("[system] `start_dcd` and `start_frames` go together".into());
         }
         let mut files: Vec<(&str, &PathBuf)> = vec![

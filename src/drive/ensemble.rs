@@ -212,7 +212,7 @@ impl Inputs {
             friction: md.friction,
         });
         options.seed = derive(md.seed, Stream::Noise, 0, sim as u64);
-        options.device = device.clone();
+        options.device = *device;
         let s = Simulation::new(
             self.system.clone(),
             self.start_of(sim).to_vec(),
