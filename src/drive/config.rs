@@ -272,7 +272,7 @@ impl DriveConfig {
         let mut cfg: DriveConfig = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(0);
             Error::Parse {
                 path: origin.to_path_buf(),
