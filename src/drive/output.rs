@@ -64,7 +64,12 @@ pub fn write_member(cfg: &DriveConfig, it: usize, m: &MemberIteration) -> Result
         write_dcd(
             dir.join(format!("{stem}.dcd")),
             &frames,
-            &DcdWriteOptions::default(),
+            &DcdWriteOptions {
+                first_step: ((it as u64 * cfg.md.iteration_steps + cfg.md.report_interval)
+                    .min(i32::MAX as u64)) as i32,
+                interval: cfg.md.report_interval.min(i32::MAX as u64) as i32,
+                timestep_ps: cfg.md.dt,
+            },
         )?;
     }
     Ok(())
