@@ -81,6 +81,8 @@ fn steered_campaign_end_to_end_and_thread_independent() {
             )
             .unwrap();
             assert_eq!(offsets.len(), 3, "2 frames + 1 offsets");
+            let traj = steermd::io::dcd::read_dcd(dir.join(format!("sim_{sim:04}.dcd"))).unwrap();
+            assert_eq!((traj.n_frames(), traj.n_atoms), (2, 582));
         }
     }
     let summary = std::fs::read_to_string(out.join("summary.jsonl")).unwrap();

@@ -51,6 +51,7 @@ copy_velocities_probability = 0.5
 
 [output]
 dir = "{out}"
+dcd = true
 {extra}
 "#,
         xml = ff.join("system.xml").display(),
