@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # The test command of README.md: installs what the tests need on a fresh
 # Debian machine (gfortran for the Fortran example, libhdf5 for the `hdf5`
-# feature), then checks formatting,
+# feature, Open MPI and libclang for bindgen for the `mpi` feature), then
+# checks formatting,
 # lints and runs the whole test suite. Reference data is committed under
 # tests/data (regenerate by hand with tools/make_reference.py); no Python
 # package is needed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libclang for mpi-sys's bindgen: the runtime library and clang's own headers
+# (stddef.h), not all of libclang-dev.
+have_libclang() {
+    compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null \
+        && compgen -G '/usr/lib/llvm-*/lib/clang/*/include/stddef.h' >/dev/null
+}
 if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
-    || ! pkg-config --exists hdf5 2>/dev/null; then
+    || ! pkg-config --exists hdf5 2>/dev/null \
+    || ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1 \
+    || ! have_libclang; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq gcc gfortran pkg-config libhdf5-dev >/dev/null
+    # The LLVM version behind libclang-dev (14 on Debian 12).
+    llvm=$(apt-cache depends libclang-dev | sed -n 's/.*Depends: libclang-\([0-9][0-9]*\)-dev$/\1/p')
+    clang_pkgs="libclang-dev"
+    [ -n "$llvm" ] && clang_pkgs="libclang1-$llvm libclang-common-$llvm-dev"
+    # libopenmpi-dev brings mpicc and openmpi-bin (mpirun).
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq gcc gfortran pkg-config libhdf5-dev libopenmpi-dev \
+        $clang_pkgs >/dev/null
 fi
 
 cargo fmt --check
@@ -28,3 +44,8 @@ cargo test --test cli
 # canonical temperature and kinetic-energy distribution at 300 K): release
 # build only, ignored in debug builds.
 cargo test --release --test integrate_villin -- --include-ignored
+# The MPI communicator: lints with the feature, then the example that the
+# mpirun tests launch (2 and 3 ranks, abort and panic ending the job).
+cargo clippy --all-targets --features mpi -- -D warnings
+cargo build --examples --features mpi
+cargo test --features mpi --test drive_mpi

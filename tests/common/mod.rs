@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod ff;
+pub mod mpirun;
 
 /// SplitMix64: small, seeded, reproducible.
 pub struct Rng(u64);

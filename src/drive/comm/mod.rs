@@ -7,7 +7,7 @@
 #[cfg(feature = "mpi")]
 pub mod mpi;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A group of cooperating processes (ranks) running one campaign.
 ///
@@ -95,4 +95,70 @@ pub fn broadcast<T: bytemuck::Pod>(
         .map(bytemuck::pod_read_unaligned::<T>)
         .collect();
     Ok(())
+}
+
+/// `len` bytes as a C `int` count (the MPI count type), or an
+/// [`Error::InvalidArgument`] naming `what`.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub(crate) fn int_count(len: u64, what: &str) -> Result<i32> {
+    i32::try_from(len).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{what} of {len} bytes exceeds the limit of {} bytes (C int counts)",
+            i32::MAX
+        ))
+    })
+}
+
+/// Per-rank C `int` counts and displacements of an all-gather of `lens`
+/// bytes per rank; fails when the total does not fit a C `int`.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub(crate) fn int_partition(lens: &[u64], what: &str) -> Result<(Vec<i32>, Vec<i32>)> {
+    let total = lens
+        .iter()
+        .try_fold(0u64, |acc, &l| acc.checked_add(l))
+        .unwrap_or(u64::MAX);
+    int_count(total, &format!("{what} (total over ranks)"))?;
+    let counts: Vec<i32> = lens.iter().map(|&l| l as i32).collect();
+    let displs = counts
+        .iter()
+        .scan(0, |offset, &c| {
+            let d = *offset;
+            *offset += c;
+            Some(d)
+        })
+        .collect();
+    Ok((counts, displs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_partition_offsets_and_empty_parts() {
+        let (c, d) = int_partition(&[3, 0, 2], "test").unwrap();
+        assert_eq!(c, [3, 0, 2]);
+        assert_eq!(d, [0, 3, 3]);
+        assert_eq!(int_partition(&[], "test").unwrap(), (vec![], vec![]));
+    }
+
+    #[test]
+    fn int_partition_refuses_totals_beyond_int() {
+        let max = i32::MAX as u64;
+        assert!(int_partition(&[max, 0], "test").is_ok());
+        let e = int_partition(&[max, 1], "test").unwrap_err().to_string();
+        assert!(e.contains("exceeds the limit"), "{e}");
+        assert!(int_partition(&[u64::MAX, u64::MAX], "test").is_err());
+        assert!(int_count(max + 1, "test").is_err());
+    }
+
+    #[test]
+    fn single_process_collectives_are_copies() {
+        let comm = SingleProcess;
+        assert_eq!(comm.all_gather_bytes(b"ab").unwrap(), vec![b"ab".to_vec()]);
+        assert_eq!(all_gather(&comm, &[1.5f64, 2.5]).unwrap(), [1.5, 2.5]);
+        let mut v = vec![7u32];
+        broadcast(&comm, 0, &mut v).unwrap();
+        assert_eq!(v, [7]);
+    }
 }
