@@ -4,5 +4,7 @@
 //! restart simulations from them (DeepDriveMD's loop, in one program).
 
 pub mod comm;
+pub mod plot;
+pub mod states;
 
 pub use comm::{Communicator, SingleProcess};
