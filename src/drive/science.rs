@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::drive::config::DriveConfig;
 use crate::drive::output::iteration_dir;
-use crate::drive::plot::{write_campaign_plot, Series};
+use crate::drive::plot::{write_campaign_plot, PlotInfo, Series};
 use crate::drive::seeds::{derive, Stream};
 use crate::drive::states::{kmeans, time_to_fraction, visited_fraction};
 use crate::error::{Error, Result};
@@ -194,16 +194,17 @@ impl Comparison {
     }
 
     /// Write the two-panel PNG (states visited and best RMSD vs time).
-    pub fn plot(&self, path: &Path) -> Result<()> {
+    pub fn plot(&self, path: &Path) -> Result<PlotInfo> {
+        let ps = |v: &[(f64, f64)]| v.iter().map(|&(t, y)| (t * 1000.0, y)).collect();
         let series = |v: &[Vec<(f64, f64)>; 2]| {
             vec![
                 Series {
                     label: "steered".into(),
-                    points: v[0].clone(),
+                    points: ps(&v[0]),
                 },
                 Series {
                     label: "plain MD".into(),
-                    points: v[1].clone(),
+                    points: ps(&v[1]),
                 },
             ]
         };

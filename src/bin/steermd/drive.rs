@@ -24,7 +24,7 @@ fn default_config() -> Result<DriveConfig> {
 #[cfg(feature = "mpi")]
 fn communicator() -> Result<Box<dyn Communicator>> {
     let c = steermd::drive::comm::mpi::MpiComm::init()?;
-    steermd::drive::comm::mpi::install_abort_on_panic(c.rank(), c.size());
+    c.install_abort_on_panic();
     Ok(Box::new(c))
 }
 
@@ -151,7 +151,9 @@ fn campaign(
             steermd::drive::science::compare(&runs[0], &runs[1], cfg.analysis.states, cfg.md.seed)?;
         print!("{}", cmp.report());
         let png = cfg.output.dir.join("campaign.png");
-        cmp.plot(&png)?;
+        if !cmp.plot(&png)?.labelled {
+            eprintln!("steermd: warning: no TrueType font found; the plot has no text");
+        }
         steermd::drive::output::write_json(&cfg.output.dir.join("comparison.json"), &cmp)?;
         println!("plot: {}", png.display());
     }
