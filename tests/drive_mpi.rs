@@ -4,9 +4,16 @@
 //! `cargo build --examples --features mpi` first (tools/test.sh does), then
 //! `cargo test --features mpi --test drive_mpi`. Each test is skipped, with
 //! a note on stderr, when no `mpirun` is on PATH.
+//!
+//! The campaign tests run `steermd drive` (built with `mpi` by this test
+//! run) on 2 and 3 ranks (4 simulations: even and uneven shares) and check
+//! that every iteration's frames, latents, RMSDs and restart decisions are
+//! bitwise those of the one-process run; and that a failing rank ends the
+//! whole job with a message instead of a hang.
 #![cfg(feature = "mpi")]
 
 mod common;
+mod drive_support;
 
 use std::time::Duration;
 
@@ -78,4 +85,100 @@ fn abort_ends_every_rank() {
 #[test]
 fn panic_ends_every_rank() {
     ends_the_job("panic", &["rank 1 of 3 panicked", "deliberate panic"]);
+}
+
+/// A campaign job: `steermd drive --quiet --config CONFIG` on `n` ranks.
+fn drive_job(n: usize, config: &std::path::Path, limit: Duration) -> Option<Finished> {
+    let Some(mut cmd) = mpirun_command(n) else {
+        eprintln!("skipped: no mpirun on PATH");
+        return None;
+    };
+    cmd.arg(env!("CARGO_BIN_EXE_steermd"))
+        .args(["drive", "--quiet", "--config"])
+        .arg(config);
+    Some(run_with_timeout(cmd, limit))
+}
+
+#[test]
+fn campaign_on_two_and_three_ranks_matches_one_process() {
+    use drive_support::{assert_same_campaign, small_config, write_config};
+    use steermd::drive::{run_campaign, DriveConfig, Silent, SingleProcess};
+    if mpirun_command(1).is_none() {
+        eprintln!("skipped: no mpirun on PATH");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let one = tmp.path().join("one");
+    let cfg = DriveConfig::from_file(&write_config(
+        &one,
+        &small_config(&one.join("out"), 2, "steered", ""),
+    ))
+    .unwrap();
+    run_campaign(&cfg, &SingleProcess, &steermd::Device::Cpu, false, &Silent).unwrap();
+    for n in [2, 3] {
+        let dir = tmp.path().join(format!("n{n}"));
+        let config = write_config(&dir, &small_config(&dir.join("out"), 2, "steered", ""));
+        let job = drive_job(n, &config, Duration::from_secs(900)).unwrap();
+        assert!(
+            job.status.success(),
+            "{n} ranks: {}\n{}",
+            job.stdout,
+            job.stderr
+        );
+        assert!(
+            job.stdout.contains(&format!("on {n} rank(s)")),
+            "{}",
+            job.stdout
+        );
+        assert_same_campaign(&one.join("out"), &dir.join("out"), 2);
+    }
+}
+
+#[test]
+fn a_failing_rank_ends_the_campaign_with_a_message() {
+    use drive_support::{small_config, write_config};
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_config(
+        &tmp.path().join("out"),
+        3,
+        "steered",
+        "[fault_injection]\nfail_rank = [1, 1]\n",
+    );
+    let config = write_config(tmp.path(), &text);
+    let Some(job) = drive_job(3, &config, Duration::from_secs(600)) else {
+        return;
+    };
+    assert!(!job.status.success());
+    assert!(
+        job.stderr.contains("error on rank 1 of 3")
+            && job
+                .stderr
+                .contains("fault injection: rank 1 fails at iteration 1"),
+        "{}",
+        job.stderr
+    );
+    // Iteration 0 finished and was checkpointed before the failure.
+    assert!(tmp
+        .path()
+        .join("out/checkpoint/iter_0001/campaign.json")
+        .exists());
+}
+
+#[test]
+fn a_configuration_error_stops_every_rank_before_work() {
+    use drive_support::{small_config, write_config};
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_config(&tmp.path().join("out"), 1, "steered", "")
+        .replace("[ensemble]", "[ensemble]\nreplicas = 2");
+    let config = write_config(tmp.path(), &text);
+    let Some(job) = drive_job(2, &config, LIMIT) else {
+        return;
+    };
+    assert!(!job.status.success());
+    assert!(
+        job.stderr.contains("unknown field `replicas`"),
+        "{}",
+        job.stderr
+    );
+    assert!(!tmp.path().join("out").exists());
 }
