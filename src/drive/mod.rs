@@ -3,6 +3,8 @@
 //! iteration the ranks gather the latest latent vectors, find outliers and
 //! restart simulations from them (DeepDriveMD's loop, in one program).
 
+pub mod agent;
 pub mod comm;
 
-pub use comm::{Communicator, SingleProcess};
+pub use agent::{agent_step, AgentOptions, AgentStep, AgentTimings, LocalFrames, OutlierMethod};
+pub use comm::{Communicator, SingleProcess, ThreadComm};
