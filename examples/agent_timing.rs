@@ -1,6 +1,7 @@
 //! Release-mode timings of the agent step (one process) next to the bare
 //! detector on the same points, alternating the two so that both see the
-//! same machine load; prints the minimum and median of `reps` runs.
+//! same machine load; prints the minimum and median of `reps` runs, and
+//! the time of each half of a 2-part kNN (`knn_part`) against the full one.
 //!
 //! `cargo run --release --example agent_timing -- [n [reps]]`
 //! (defaults: 80,000 points of dimension 10, 5 repetitions). Data and
@@ -13,7 +14,7 @@ use std::time::Instant;
 use steermd::drive::{
     agent_step, AgentOptions, AgentTimings, LocalFrames, OutlierMethod, SingleProcess,
 };
-use steermd::outliers::{adaptive_dbscan, lof, AdaptiveDbscanOptions};
+use steermd::outliers::{adaptive_dbscan, knn, knn_part, lof, AdaptiveDbscanOptions};
 use steermd::Device;
 
 const DIM: usize = 10;
@@ -72,6 +73,26 @@ fn main() {
                 },
             ));
         }
+        // How the kNN work splits between ranks: each part's own time
+        // (same tree build, its share of the queries).
+        let (mut full, mut halves) = (Vec::new(), [Vec::new(), Vec::new()]);
+        for _ in 0..reps {
+            let t = Instant::now();
+            knn(&Device::Cpu, &latents, DIM, 20).unwrap();
+            full.push(t.elapsed().as_secs_f64());
+            for (part, times) in halves.iter_mut().enumerate() {
+                let t = Instant::now();
+                knn_part(&Device::Cpu, &latents, DIM, 20, part, 2).unwrap();
+                times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        let [h0, h1] = halves;
+        println!(
+            "{name} n={n} knn k=20 min: full {:.3} s; part 0/2 {:.3} s, part 1/2 {:.3} s",
+            stats(full).0,
+            stats(h0).0,
+            stats(h1).0
+        );
         for (what, opts) in methods {
             let (mut bare, mut whole, mut phases) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..reps {
