@@ -1,83 +1,136 @@
-//! The agent step: gather the latest frames of every rank, find outliers in
-//! latent space and choose restart frames (identical on every rank).
-//! (Single-process placeholder of the distributed implementation.)
+//! The agent step of an adaptive-sampling iteration (DeepDriveMD's outlier
+//! agent): gather every rank's latest frames, find outliers in latent
+//! space, and choose the frames to restart simulations from — the same
+//! choice on every rank, whatever the number of ranks and however the
+//! frames are split between them.
+//!
+//! Units: latent vectors are dimensionless (CVAE embeddings), RMSD is in nm,
+//! timings are wall-clock seconds.
+//!
+//! Determinism: after the gather, the frames are put in a canonical order
+//! (ascending frame id), and every later stage depends only on that ordered
+//! set. LOF neighbours are exact (identical for any split of the queries),
+//! DBSCAN runs on rank 0 only and its outliers are broadcast, and ties are
+//! broken by frame id, so the restart list is a function of the set of
+//! frames and the options alone.
+//!
+//! Collective safety: every collective is entered by every rank even when a
+//! rank's input is invalid; ranks first agree on whether everyone's input
+//! is usable, so an error on one rank makes every rank return an error
+//! instead of leaving peers blocked in a collective.
 
 use std::time::Instant;
 
 use crate::backend::Device;
-use crate::drive::comm::{all_gather, broadcast, Communicator};
+use crate::drive::comm::{all_gather, Communicator};
 use crate::error::{Error, Result};
-use crate::outliers::{adaptive_dbscan, lof, top_outliers, AdaptiveDbscanOptions};
+use crate::outliers::adaptive::validate_options;
+use crate::outliers::{
+    adaptive_dbscan, knn_part, lof_from_knn, top_outliers, AdaptiveDbscanOptions, Knn,
+};
 
-/// The outlier detector.
+/// How outliers are detected in latent space.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OutlierMethod {
-    /// LOF with `n_neighbors`; the `n_outliers` most negative factors.
+    /// Local Outlier Factor (scikit-learn's `negative_outlier_factor_`) with
+    /// `min(n_neighbors, n − 1)` neighbours; the `n_outliers` lowest scores
+    /// (most outlying first, ties by lower frame id) are the outliers.
     Lof {
-        /// Neighbours.
+        /// Neighbours per frame (≥ 1; capped at the number of frames − 1).
         n_neighbors: usize,
-        /// Outliers taken.
+        /// Outliers to return (capped at the number of frames).
         n_outliers: usize,
     },
-    /// DBSCAN with eps adapted until the noise count is in range.
+    /// DBSCAN noise points, the radius (latent units) tuned until their
+    /// number is in range (see [`adaptive_dbscan`]); computed on rank 0.
     AdaptiveDbscan(AdaptiveDbscanOptions),
 }
 
 /// Settings of [`agent_step`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentOptions {
-    /// The detector.
+    /// Outlier detector.
     pub method: OutlierMethod,
-    /// Order outliers by lowest RMSD (nm) first.
+    /// Order the restarts by RMSD to the folded reference, lowest first
+    /// (ties by frame id) — DeepDriveMD's "extrinsic" score. When false the
+    /// detector's order is kept (LOF: most outlying first; DBSCAN:
+    /// ascending frame id).
     pub sort_by_rmsd: bool,
 }
 
-/// One rank's frames.
+/// One rank's frames for an agent step: `n_local` frames, all slices in the
+/// same frame order (any order; the step sorts by id).
 #[derive(Clone, Copy, Debug)]
 pub struct LocalFrames<'a> {
-    /// Global frame ids.
+    /// Campaign-wide unique frame ids, `[n_local]`.
     pub ids: &'a [u64],
-    /// Latent vectors `[n][dim]`.
+    /// Latent vectors, row-major `[n_local][dim]` (dimensionless, finite).
     pub latents: &'a [f32],
-    /// RMSD to the reference, nm.
+    /// RMSD of each frame to the folded reference structure, nm, `[n_local]`
+    /// (finite).
     pub rmsd: &'a [f32],
 }
 
-/// Seconds spent per phase.
+/// Wall-clock time of the phases of [`agent_step`] on this rank, seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct AgentTimings {
-    /// Gathering, s.
+    /// Input checks, all-gathers of the frames, canonical sort.
     pub gather_s: f64,
-    /// Outlier detection, s.
+    /// Outlier detection, including its collectives (kNN part exchange for
+    /// LOF, the broadcast from rank 0 for DBSCAN).
     pub detect_s: f64,
-    /// Selection and broadcast, s.
+    /// Restart ordering and the cross-rank consistency check.
     pub select_s: f64,
 }
 
-/// The outcome of one agent step (the same on every rank).
+/// Result of [`agent_step`], identical on every rank (except `timings`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentStep {
-    /// Every gathered frame id, ascending.
+    /// Every gathered frame id, ascending (the canonical frame order).
     pub ids: Vec<u64>,
-    /// Their latent vectors.
+    /// Latent vectors in canonical order, row-major `[n][dim]`.
     pub latents: Vec<f32>,
-    /// Their RMSDs, nm.
+    /// RMSD to the folded reference in canonical order, nm.
     pub rmsd: Vec<f32>,
-    /// LOF factors (LOF only).
+    /// LOF `negative_outlier_factor_` per frame (canonical order; lower is
+    /// more outlying). `None` for DBSCAN and when fewer than 2 frames were
+    /// gathered.
     pub scores: Option<Vec<f64>>,
-    /// Outliers, positions into `ids`, in restart-preference order.
+    /// Outliers as positions into `ids`, in restart-preference order.
     pub outliers: Vec<usize>,
-    /// Their frame ids.
+    /// Frame ids to restart from, in preference order (`ids[outliers[i]]`).
     pub restarts: Vec<u64>,
-    /// DBSCAN's final radius.
+    /// DBSCAN: radius of the last run (latent units). `None` for LOF or
+    /// when fewer than 2 frames were gathered.
     pub dbscan_eps: Option<f64>,
-    /// Whether DBSCAN reached its target range.
+    /// DBSCAN: whether the outlier count reached the target range.
     pub dbscan_reached: Option<bool>,
-    /// Phase timings.
+    /// Time spent per phase on this rank.
     pub timings: AgentTimings,
 }
 
-/// Gather, detect, select; see [`AgentStep`].
+const WHAT: &str = "agent_step";
+
+/// One agent step, called collectively by every rank of `comm` with its
+/// local frames (possibly none):
+///
+/// 1. all-gather ids, latents and RMSDs and sort them by frame id (ids must
+///    be unique campaign-wide; latents and RMSDs finite);
+/// 2. detect outliers. LOF: each rank searches its share of the exact kNN
+///    ([`knn_part`] with part = rank), the parts are all-gathered into the
+///    full table and every rank computes the scores ([`lof_from_knn`]) and
+///    picks [`top_outliers`]. Adaptive DBSCAN: rank 0 alone runs
+///    [`adaptive_dbscan`] and broadcasts the noise points (ascending).
+///    Fewer than 2 frames gives no outliers (not an error);
+/// 3. order them (see [`AgentOptions::sort_by_rmsd`]) and check, with one
+///    all-gather of a hash, that every rank chose the same restarts.
+///
+/// `dim` (latent dimension) must be the same on every rank. Errors are
+/// collective: if any rank's input is invalid, every rank returns an error
+/// (the offending rank its own, the others one naming that rank);
+/// duplicate ids are [`Error::InvalidArgument`], non-finite latents or RMSDs
+/// [`Error::NonFinite`], both naming the frame id; slice lengths that
+/// disagree are [`Error::Shape`].
 pub fn agent_step(
     device: &Device,
     comm: &dyn Communicator,
@@ -85,49 +138,44 @@ pub fn agent_step(
     dim: usize,
     opts: &AgentOptions,
 ) -> Result<AgentStep> {
-    let t = Instant::now();
-    if local.latents.len() != local.ids.len() * dim || local.rmsd.len() != local.ids.len() {
-        return Err(Error::Shape(
-            "agent_step: ids, latents and rmsd disagree".into(),
-        ));
-    }
-    let ids_all = all_gather(comm, local.ids)?;
-    let lat_all = all_gather(comm, local.latents)?;
-    let rmsd_all = all_gather(comm, local.rmsd)?;
-    let mut order: Vec<usize> = (0..ids_all.len()).collect();
-    order.sort_by_key(|&i| ids_all[i]);
-    let ids: Vec<u64> = order.iter().map(|&i| ids_all[i]).collect();
-    let latents: Vec<f32> = order
-        .iter()
-        .flat_map(|&i| lat_all[i * dim..(i + 1) * dim].iter().copied())
-        .collect();
-    let rmsd: Vec<f32> = order.iter().map(|&i| rmsd_all[i]).collect();
-    let gather_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let (mut outliers, scores, eps, reached) = if ids.len() < 2 {
-        (Vec::new(), None, None, None)
-    } else {
+    let t0 = Instant::now();
+    let gathered = gather(comm, local, dim, opts)?;
+    let Gathered { ids, latents, rmsd } = gathered;
+    let n = ids.len();
+
+    let t1 = Instant::now();
+    let mut scores = None;
+    let (mut dbscan_eps, mut dbscan_reached) = (None, None);
+    let mut outliers = Vec::new();
+    if n >= 2 {
         match &opts.method {
             OutlierMethod::Lof {
                 n_neighbors,
                 n_outliers,
             } => {
-                let s = lof(device, &latents, dim, *n_neighbors)?;
-                (top_outliers(&s, *n_outliers), Some(s), None, None)
+                let k = (*n_neighbors).min(n - 1);
+                let nn = distributed_knn(device, comm, &latents, dim, k)?;
+                let s = lof_from_knn(&nn)?;
+                outliers = top_outliers(&s, *n_outliers);
+                scores = Some(s);
             }
             OutlierMethod::AdaptiveDbscan(o) => {
-                let r = adaptive_dbscan(device, &latents, dim, o)?;
-                (r.outliers, None, Some(r.eps), Some(r.reached))
+                let found = dbscan_on_root(device, comm, &latents, dim, o)?;
+                outliers = found.outliers;
+                dbscan_eps = Some(found.eps);
+                dbscan_reached = Some(found.reached);
             }
         }
-    };
-    let detect_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    if opts.sort_by_rmsd {
-        outliers.sort_by(|&a, &b| rmsd[a].total_cmp(&rmsd[b]).then(ids[a].cmp(&ids[b])));
     }
-    let mut restarts: Vec<u64> = outliers.iter().map(|&i| ids[i]).collect();
-    broadcast(comm, 0, &mut restarts)?;
+
+    let t2 = Instant::now();
+    if opts.sort_by_rmsd {
+        outliers.sort_unstable_by(|&a, &b| rmsd[a].total_cmp(&rmsd[b]).then(ids[a].cmp(&ids[b])));
+    }
+    let restarts: Vec<u64> = outliers.iter().map(|&i| ids[i]).collect();
+    check_agreement(comm, &restarts)?;
+    let t3 = Instant::now();
+
     Ok(AgentStep {
         ids,
         latents,
@@ -135,12 +183,293 @@ pub fn agent_step(
         scores,
         outliers,
         restarts,
-        dbscan_eps: eps,
-        dbscan_reached: reached,
+        dbscan_eps,
+        dbscan_reached,
         timings: AgentTimings {
-            gather_s,
-            detect_s,
-            select_s: t.elapsed().as_secs_f64(),
+            gather_s: (t1 - t0).as_secs_f64(),
+            detect_s: (t2 - t1).as_secs_f64(),
+            select_s: (t3 - t2).as_secs_f64(),
         },
     })
+}
+
+/// Every rank's frames in canonical (ascending id) order.
+struct Gathered {
+    ids: Vec<u64>,
+    latents: Vec<f32>,
+    rmsd: Vec<f32>,
+}
+
+/// This rank's input checks (shapes and options), before any collective.
+fn check_local(local: &LocalFrames, dim: usize, opts: &AgentOptions) -> Result<()> {
+    if dim == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "{WHAT}: dim must be at least 1"
+        )));
+    }
+    let n = local.ids.len();
+    if local.latents.len() != n * dim {
+        return Err(Error::Shape(format!(
+            "{WHAT}: {} latent values for {n} frame ids of dimension {dim} (expected {})",
+            local.latents.len(),
+            n * dim
+        )));
+    }
+    if local.rmsd.len() != n {
+        return Err(Error::Shape(format!(
+            "{WHAT}: {} RMSD values for {n} frame ids",
+            local.rmsd.len()
+        )));
+    }
+    match &opts.method {
+        OutlierMethod::Lof { n_neighbors: 0, .. } => Err(Error::InvalidArgument(format!(
+            "{WHAT}: LOF n_neighbors must be at least 1"
+        ))),
+        OutlierMethod::Lof { .. } => Ok(()),
+        OutlierMethod::AdaptiveDbscan(o) => validate_options(WHAT, o),
+    }
+}
+
+/// Make every rank see every rank's outcome of a local stage: returns this
+/// rank's error if it failed, otherwise an error naming the first rank that
+/// failed, otherwise `Ok`. One all-gather of a byte per rank.
+fn agree<T>(comm: &dyn Communicator, stage: &str, local: Result<T>) -> Result<T> {
+    let failed = all_gather::<u8>(comm, &[u8::from(local.is_err())])?;
+    let local = local?;
+    match failed.iter().position(|&f| f != 0) {
+        Some(r) => Err(Error::InvalidArgument(format!(
+            "{WHAT}: rank {r} failed in {stage} (see that rank's error)"
+        ))),
+        None => Ok(local),
+    }
+}
+
+fn gather(
+    comm: &dyn Communicator,
+    local: &LocalFrames,
+    dim: usize,
+    opts: &AgentOptions,
+) -> Result<Gathered> {
+    agree(comm, "its input checks", check_local(local, dim, opts))?;
+    let dims = all_gather::<u64>(comm, &[dim as u64])?;
+    if let Some(r) = dims.iter().position(|&d| d != dim as u64) {
+        return Err(Error::Shape(format!(
+            "{WHAT}: rank {r} has latent dimension {}, rank {} has {dim}",
+            dims[r],
+            comm.rank()
+        )));
+    }
+    let counts = all_gather::<u64>(comm, &[local.ids.len() as u64])?;
+    let ids = all_gather::<u64>(comm, local.ids)?;
+    let rmsd = all_gather::<f32>(comm, local.rmsd)?;
+    let latents = all_gather::<f32>(comm, local.latents)?;
+    let n = ids.len();
+    if counts.iter().sum::<u64>() != n as u64 || rmsd.len() != n || latents.len() != n * dim {
+        return Err(Error::Shape(format!(
+            "{WHAT}: gathered {n} ids, {} RMSDs and {} latent values from ranks \
+             announcing {counts:?} frames",
+            rmsd.len(),
+            latents.len()
+        )));
+    }
+    // Rank that contributed gathered position `i`, for messages.
+    let rank_of = |i: usize| {
+        let mut end = 0u64;
+        counts
+            .iter()
+            .position(|&c| {
+                end += c;
+                (i as u64) < end
+            })
+            .unwrap_or(0)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by_key(|&i| ids[i]);
+    if let Some(w) = order.windows(2).find(|w| ids[w[0]] == ids[w[1]]) {
+        return Err(Error::InvalidArgument(format!(
+            "{WHAT}: frame id {} occurs more than once (from ranks {} and {})",
+            ids[w[0]],
+            rank_of(w[0].min(w[1])),
+            rank_of(w[0].max(w[1]))
+        )));
+    }
+    for &i in &order {
+        if let Some(c) = latents[i * dim..][..dim]
+            .iter()
+            .position(|v| !v.is_finite())
+        {
+            return Err(Error::NonFinite(format!(
+                "{WHAT}: frame id {} (from rank {}): latent component {c} is {}",
+                ids[i],
+                rank_of(i),
+                latents[i * dim + c]
+            )));
+        }
+        if !rmsd[i].is_finite() {
+            return Err(Error::NonFinite(format!(
+                "{WHAT}: frame id {} (from rank {}): RMSD is {}",
+                ids[i],
+                rank_of(i),
+                rmsd[i]
+            )));
+        }
+    }
+    Ok(Gathered {
+        ids: order.iter().map(|&i| ids[i]).collect(),
+        rmsd: order.iter().map(|&i| rmsd[i]).collect(),
+        latents: order
+            .iter()
+            .flat_map(|&i| &latents[i * dim..][..dim])
+            .copied()
+            .collect(),
+    })
+}
+
+/// The full exact kNN table of `points`, each rank searching its share of
+/// the queries and all-gathering the parts.
+fn distributed_knn(
+    device: &Device,
+    comm: &dyn Communicator,
+    points: &[f32],
+    dim: usize,
+    k: usize,
+) -> Result<Knn> {
+    let n = points.len() / dim;
+    let part = knn_part(device, points, dim, k, comm.rank(), comm.size());
+    let (queries, rows) = agree(comm, "its kNN share", part)?;
+    if comm.size() == 1 && queries.len() == n {
+        // The only part covers 0..n ascending: it is the full table.
+        return Ok(rows);
+    }
+    let queries = all_gather::<u32>(comm, &queries)?;
+    let dist = all_gather::<f64>(comm, &rows.dist)?;
+    let idx = all_gather::<u32>(comm, &rows.idx)?;
+    let broken =
+        |why: String| Error::Shape(format!("{WHAT}: kNN parts do not tile the frames: {why}"));
+    if dist.len() != queries.len() * k || idx.len() != dist.len() {
+        return Err(broken(format!(
+            "{} queries with {} distances and {} indices (k = {k})",
+            queries.len(),
+            dist.len(),
+            idx.len()
+        )));
+    }
+    let mut full = Knn {
+        k,
+        dist: vec![0.0; n * k],
+        idx: vec![0; n * k],
+    };
+    let mut seen = vec![false; n];
+    for (t, &q) in queries.iter().enumerate() {
+        let q = q as usize;
+        if q >= n || std::mem::replace(&mut seen[q], true) {
+            return Err(broken(format!("query {q} out of range or repeated")));
+        }
+        full.dist[q * k..][..k].copy_from_slice(&dist[t * k..][..k]);
+        full.idx[q * k..][..k].copy_from_slice(&idx[t * k..][..k]);
+    }
+    if let Some(q) = seen.iter().position(|&s| !s) {
+        return Err(broken(format!("no part covers frame {q}")));
+    }
+    Ok(full)
+}
+
+/// What rank 0's adaptive DBSCAN tells the others.
+struct DbscanFound {
+    outliers: Vec<usize>,
+    eps: f64,
+    reached: bool,
+}
+
+/// Adaptive DBSCAN on rank 0, its outcome broadcast. Wire format: byte 0 is
+/// 0 (ok) or 1 (error); ok: `eps` f64 bits (8 bytes LE), `reached` (1 byte),
+/// then the outlier positions as u64 LE; error: the UTF-8 message.
+fn dbscan_on_root(
+    device: &Device,
+    comm: &dyn Communicator,
+    points: &[f32],
+    dim: usize,
+    options: &AdaptiveDbscanOptions,
+) -> Result<DbscanFound> {
+    let mut wire = Vec::new();
+    if comm.rank() == 0 {
+        let run = adaptive_dbscan(device, points, dim, options);
+        if comm.size() == 1 {
+            return run.map(|r| DbscanFound {
+                outliers: r.outliers,
+                eps: r.eps,
+                reached: r.reached,
+            });
+        }
+        match &run {
+            Ok(r) => {
+                wire.push(0u8);
+                wire.extend(r.eps.to_bits().to_le_bytes());
+                wire.push(u8::from(r.reached));
+                for &i in &r.outliers {
+                    wire.extend((i as u64).to_le_bytes());
+                }
+            }
+            Err(e) => {
+                wire.push(1u8);
+                wire.extend(e.to_string().into_bytes());
+            }
+        }
+        comm.broadcast_bytes(0, &mut wire)?;
+        return run.map(|r| DbscanFound {
+            outliers: r.outliers,
+            eps: r.eps,
+            reached: r.reached,
+        });
+    }
+    comm.broadcast_bytes(0, &mut wire)?;
+    let bad = || {
+        Error::Shape(format!(
+            "{WHAT}: malformed DBSCAN broadcast ({} bytes)",
+            wire.len()
+        ))
+    };
+    match wire.first() {
+        Some(0) if wire.len() >= 10 && (wire.len() - 10) % 8 == 0 => {
+            let eps = f64::from_bits(u64::from_le_bytes(wire[1..9].try_into().expect("8 bytes")));
+            let reached = wire[9] != 0;
+            let outliers = wire[10..]
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
+                .collect();
+            Ok(DbscanFound {
+                outliers,
+                eps,
+                reached,
+            })
+        }
+        Some(1) => Err(Error::InvalidArgument(format!(
+            "{WHAT}: adaptive DBSCAN failed on rank 0: {}",
+            String::from_utf8_lossy(&wire[1..])
+        ))),
+        _ => Err(bad()),
+    }
+}
+
+/// All-gather a hash of this rank's restart list and fail on every rank if
+/// any two ranks disagree.
+fn check_agreement(comm: &dyn Communicator, restarts: &[u64]) -> Result<()> {
+    if comm.size() == 1 {
+        return Ok(());
+    }
+    // FNV-1a over the length and the ids.
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for v in std::iter::once(restarts.len() as u64).chain(restarts.iter().copied()) {
+        for b in v.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let all = all_gather::<u64>(comm, &[h])?;
+    if let Some(r) = all.iter().position(|&x| x != all[0]) {
+        return Err(Error::InvalidArgument(format!(
+            "{WHAT}: rank {r} chose different restart frames than rank 0 \
+             (do all ranks pass the same options and device?)"
+        )));
+    }
+    Ok(())
 }

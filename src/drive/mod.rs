@@ -23,7 +23,8 @@ pub mod seeds;
 pub mod states;
 pub mod summary;
 
+pub use agent::{agent_step, AgentOptions, AgentStep, AgentTimings, LocalFrames, OutlierMethod};
 pub use campaign::{run_campaign, CampaignReport, Observer, Silent};
-pub use comm::{Communicator, SingleProcess};
+pub use comm::{Communicator, SingleProcess, ThreadComm};
 pub use config::{DriveConfig, Mode};
 pub use summary::IterationSummary;

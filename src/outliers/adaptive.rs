@@ -71,25 +71,8 @@ pub fn adaptive_dbscan(
 ) -> Result<AdaptiveDbscanResult> {
     const WHAT: &str = "adaptive_dbscan";
     let n = validate::points(WHAT, points, dim)?;
-    validate::dbscan_params(WHAT, options.eps, options.min_samples)?;
+    validate_options(WHAT, options)?;
     let o = options;
-    if !(o.step.is_finite() && o.step > 1.0) {
-        return Err(Error::InvalidArgument(format!(
-            "{WHAT}: step must be a finite factor > 1, got {}",
-            o.step
-        )));
-    }
-    if o.max_attempts == 0 {
-        return Err(Error::InvalidArgument(format!(
-            "{WHAT}: max_attempts must be at least 1"
-        )));
-    }
-    if o.min_outliers > o.max_outliers {
-        return Err(Error::InvalidArgument(format!(
-            "{WHAT}: min_outliers ({}) exceeds max_outliers ({})",
-            o.min_outliers, o.max_outliers
-        )));
-    }
     let mut eps = o.eps;
     // Largest radius with too many outliers, smallest with too few.
     let (mut too_many_at, mut too_few_at) = (None::<f64>, None::<f64>);
@@ -122,6 +105,29 @@ pub fn adaptive_dbscan(
         }
         eps = next;
     }
+}
+
+/// Check [`AdaptiveDbscanOptions`]; `what` names the caller in messages.
+pub(crate) fn validate_options(what: &str, o: &AdaptiveDbscanOptions) -> Result<()> {
+    validate::dbscan_params(what, o.eps, o.min_samples)?;
+    if !(o.step.is_finite() && o.step > 1.0) {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: step must be a finite factor > 1, got {}",
+            o.step
+        )));
+    }
+    if o.max_attempts == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: max_attempts must be at least 1"
+        )));
+    }
+    if o.min_outliers > o.max_outliers {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: min_outliers ({}) exceeds max_outliers ({})",
+            o.min_outliers, o.max_outliers
+        )));
+    }
+    Ok(())
 }
 
 /// The next radius: geometric mean of the bracket once there is one,

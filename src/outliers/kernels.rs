@@ -28,6 +28,36 @@ pub trait NeighborKernels {
     /// (distance, index). Requires `1 <= k < n`.
     fn knn(&self, points: &[f32], dim: usize, k: usize) -> Result<Knn>;
 
+    /// Part `part` of `parts` of [`NeighborKernels::knn`]: the query points
+    /// this part covers, ascending, and their neighbour rows (in that order),
+    /// each row exactly as `knn` would return it (same distances, same tie
+    /// policy; neighbours are searched among *all* points). Over
+    /// `part = 0..parts` the covered sets partition `0..n`, so the parts
+    /// together are exactly `knn`; a part may be empty (e.g. `parts > n`).
+    /// Requires `1 <= k < n` and `part < parts`.
+    ///
+    /// The default computes the full `knn` and keeps the contiguous index
+    /// range `n·part/parts .. n·(part+1)/parts` (correct, not faster); a
+    /// backend should override it to search only its share.
+    fn knn_part(
+        &self,
+        points: &[f32],
+        dim: usize,
+        k: usize,
+        part: usize,
+        parts: usize,
+    ) -> Result<(Vec<u32>, Knn)> {
+        let n = points.len() / dim;
+        let full = self.knn(points, dim, k)?;
+        let (lo, hi) = (split_point(n, part, parts), split_point(n, part + 1, parts));
+        let rows = Knn {
+            k,
+            dist: full.dist[lo * k..hi * k].to_vec(),
+            idx: full.idx[lo * k..hi * k].to_vec(),
+        };
+        Ok(((lo as u32..hi as u32).collect(), rows))
+    }
+
     /// For every point, the number of points `j` (itself included) with
     /// `dist(i, j) <= eps`, saturated at `cap` (a backend may stop counting
     /// there). `eps` is positive and finite, `cap >= 1`.
@@ -57,6 +87,13 @@ pub trait NeighborKernels {
         core_root: &[u32],
         queries: &[u32],
     ) -> Result<Vec<u32>>;
+}
+
+/// `⌊n · part / parts⌋` without overflow: where part `part` of `n` items
+/// split into `parts` near-equal contiguous ranges begins.
+#[inline]
+pub fn split_point(n: usize, part: usize, parts: usize) -> usize {
+    (n as u128 * part as u128 / parts as u128) as usize
 }
 
 /// The squared distance every backend must reproduce: `Σ_j (a_j − b_j)²` in

@@ -37,11 +37,44 @@ impl Knn {
 /// `NearestNeighbors().fit(X).kneighbors(n_neighbors=k)` (query = training
 /// set, self excluded). Requires `1 <= k < n`.
 pub fn knn(device: &Device, points: &[f32], dim: usize, k: usize) -> Result<Knn> {
-    let n = validate::points("knn", points, dim)?;
-    if k == 0 || k >= n {
+    validate_knn("knn", points, dim, k)?;
+    device.backend()?.knn(points, dim, k)
+}
+
+/// One share of [`knn`], for splitting the queries between `parts`
+/// processes (e.g. MPI ranks, `part` = rank): returns the query point
+/// indices this part covers, ascending, and their neighbour rows in that
+/// order. Neighbours are searched among all `n` points and every row equals
+/// the corresponding row of [`knn`] exactly, so the parts over
+/// `part = 0..parts` partition `0..n` and together give [`knn`]. Which
+/// points a part covers is backend-defined (the cpu backend splits its
+/// kd-tree's leaves into near-equal groups, so a part's queries are
+/// spatially close); a part may be empty when `parts` is large.
+///
+/// Requires `1 <= k < n` and `part < parts`.
+pub fn knn_part(
+    device: &Device,
+    points: &[f32],
+    dim: usize,
+    k: usize,
+    part: usize,
+    parts: usize,
+) -> Result<(Vec<u32>, Knn)> {
+    validate_knn("knn_part", points, dim, k)?;
+    if part >= parts {
         return Err(Error::InvalidArgument(format!(
-            "knn: k = {k} must be in 1..{n} (number of points minus one)"
+            "knn_part: part = {part} must be in 0..{parts} (parts)"
         )));
     }
-    device.backend()?.knn(points, dim, k)
+    device.backend()?.knn_part(points, dim, k, part, parts)
+}
+
+fn validate_knn(what: &str, points: &[f32], dim: usize, k: usize) -> Result<()> {
+    let n = validate::points(what, points, dim)?;
+    if k == 0 || k >= n {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: k = {k} must be in 1..{n} (number of points minus one)"
+        )));
+    }
+    Ok(())
 }

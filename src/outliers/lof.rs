@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use crate::backend::Device;
 use crate::error::{Error, Result};
-use crate::outliers::validate;
+use crate::outliers::{validate, Knn};
 
 /// scikit-learn's `negative_outlier_factor_` of every point:
 /// `LocalOutlierFactor(n_neighbors, metric='euclidean').fit(X)` on a float64
@@ -32,6 +32,38 @@ pub fn lof(device: &Device, points: &[f32], dim: usize, n_neighbors: usize) -> R
     }
     let k = n_neighbors.min(n - 1);
     let nn = device.backend()?.knn(points, dim, k)?;
+    lof_from_knn(&nn)
+}
+
+/// The LOF stage of [`lof`] on already computed neighbours: scikit-learn's
+/// `negative_outlier_factor_` of every point from its `k` nearest
+/// neighbours (`nn` as [`knn`](super::knn) returns it for all `n` points:
+/// rows in point order, distances ascending). `lof(points, k)` is exactly
+/// `lof_from_knn(&knn(points, min(k, n − 1)))`.
+///
+/// Errors when `nn` is not a full neighbour table (`k == 0` with rows,
+/// lengths disagreeing, or an index `>= n`). An empty table gives no scores.
+pub fn lof_from_knn(nn: &Knn) -> Result<Vec<f64>> {
+    let k = nn.k;
+    if nn.idx.is_empty() && nn.dist.is_empty() {
+        return Ok(Vec::new());
+    }
+    if k == 0 || nn.idx.len() % k != 0 || nn.dist.len() != nn.idx.len() {
+        return Err(Error::Shape(format!(
+            "lof_from_knn: {} indices and {} distances are not n rows of k = {k}",
+            nn.idx.len(),
+            nn.dist.len()
+        )));
+    }
+    let n = nn.n();
+    if let Some(p) = nn.idx.iter().position(|&j| j as usize >= n) {
+        return Err(Error::InvalidArgument(format!(
+            "lof_from_knn: neighbour {} of point {} is {}, not a point index (n = {n})",
+            p % k,
+            p / k,
+            nn.idx[p]
+        )));
+    }
     let k_dist: Vec<f64> = (0..n).map(|j| nn.dist[j * k + k - 1]).collect();
     let lrd: Vec<f64> = (0..n)
         .into_par_iter()

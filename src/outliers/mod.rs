@@ -5,7 +5,7 @@
 //! (`NearestNeighbors`, `LocalOutlierFactor`, `DBSCAN` fit on a float64 copy
 //! of the data); see [`kernels`] for the distance and tie conventions.
 
-mod adaptive;
+pub(crate) mod adaptive;
 mod dbscan;
 pub mod kernels;
 mod knn;
@@ -15,6 +15,6 @@ mod validate;
 
 pub use adaptive::{adaptive_dbscan, AdaptiveDbscanOptions, AdaptiveDbscanResult};
 pub use dbscan::{dbscan, Dbscan};
-pub use knn::{knn, Knn};
-pub use lof::lof;
+pub use knn::{knn, knn_part, Knn};
+pub use lof::{lof, lof_from_knn};
 pub use select::top_outliers;

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use super::CpuBackend;
 use crate::error::Result;
-use crate::outliers::kernels::{NeighborKernels, NO_ROOT};
+use crate::outliers::kernels::{split_point, NeighborKernels, NO_ROOT};
 use crate::outliers::Knn;
 use radius::{CoreTree, Radius};
 use scalar::{Margin, Scalar};
@@ -53,7 +53,21 @@ macro_rules! with_scalar {
     };
 }
 
-fn knn_in<T: Scalar>(points: &[f32], dim: usize, k: usize) -> Knn {
+/// Part `part` of `parts` of the exact kNN (see
+/// [`NeighborKernels::knn_part`]): the query blocks (tree leaves, in tree
+/// order) are split into `parts` contiguous groups of near-equal point
+/// counts — a block goes to the part its first tree position falls in when
+/// positions `0..n` are cut into equal ranges, so counts differ from
+/// `n / parts` by less than one block — and only this part's blocks are
+/// searched. Every part builds the same tree (it depends only on the
+/// input). Returns the covered point indices ascending, rows in that order.
+fn knn_part_in<T: Scalar>(
+    points: &[f32],
+    dim: usize,
+    k: usize,
+    part: usize,
+    parts: usize,
+) -> (Vec<u32>, Knn) {
     let n = points.len() / dim;
     let tree = KdTree::<T>::build(points, dim, (0..n as u32).collect());
     let job = knn::Job {
@@ -62,7 +76,12 @@ fn knn_in<T: Scalar>(points: &[f32], dim: usize, k: usize) -> Knn {
         k,
         margin: Margin::new::<T>(dim),
     };
-    let rows: Vec<(usize, Vec<f64>, Vec<u32>)> = block::leaf_blocks(&tree)
+    let (lo, hi) = (split_point(n, part, parts), split_point(n, part + 1, parts));
+    let blocks: Vec<(usize, usize)> = block::leaf_blocks(&tree)
+        .into_iter()
+        .filter(|&(first, _)| (lo..hi).contains(&first))
+        .collect();
+    let rows: Vec<(usize, Vec<f64>, Vec<u32>)> = blocks
         .par_iter()
         .map_init(
             || knn::Scratch::<T>::new(dim),
@@ -73,16 +92,30 @@ fn knn_in<T: Scalar>(points: &[f32], dim: usize, k: usize) -> Knn {
             },
         )
         .collect();
-    // Tree order → input order.
-    let (mut dist, mut idx) = (vec![0.0f64; n * k], vec![0u32; n * k]);
+    // Tree order → ascending point index: output row of each covered point.
+    let mut out_row = vec![u32::MAX; n];
+    for &(first, len) in &blocks {
+        for &p in &tree.perm[first..first + len] {
+            out_row[p as usize] = 0;
+        }
+    }
+    let mut covered = Vec::new();
+    for (p, r) in out_row.iter_mut().enumerate() {
+        if *r == 0 {
+            *r = covered.len() as u32;
+            covered.push(p as u32);
+        }
+    }
+    let m = covered.len();
+    let (mut dist, mut idx) = (vec![0.0f64; m * k], vec![0u32; m * k]);
     for (first, d, i) in rows {
         for r in 0..d.len() / k {
-            let o = tree.perm[first + r] as usize * k;
+            let o = out_row[tree.perm[first + r] as usize] as usize * k;
             dist[o..o + k].copy_from_slice(&d[r * k..(r + 1) * k]);
             idx[o..o + k].copy_from_slice(&i[r * k..(r + 1) * k]);
         }
     }
-    Knn { k, dist, idx }
+    (covered, Knn { k, dist, idx })
 }
 
 fn counts_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, cap: u32) -> Vec<u32> {
@@ -187,7 +220,21 @@ fn border_in<T: Scalar>(
 
 impl NeighborKernels for CpuBackend {
     fn knn(&self, points: &[f32], dim: usize, k: usize) -> Result<Knn> {
-        Ok(with_scalar!(points, dim, |T| knn_in::<T>(points, dim, k)))
+        // The whole set is part 0 of 1 (covering 0..n in order).
+        self.knn_part(points, dim, k, 0, 1).map(|(_, nn)| nn)
+    }
+
+    fn knn_part(
+        &self,
+        points: &[f32],
+        dim: usize,
+        k: usize,
+        part: usize,
+        parts: usize,
+    ) -> Result<(Vec<u32>, Knn)> {
+        Ok(with_scalar!(points, dim, |T| knn_part_in::<T>(
+            points, dim, k, part, parts
+        )))
     }
 
     fn radius_counts(&self, points: &[f32], dim: usize, eps: f64, cap: usize) -> Result<Vec<u32>> {

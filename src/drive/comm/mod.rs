@@ -1,11 +1,15 @@
 //! The collective operations the driver needs, one implementation per
-//! transport: [`SingleProcess`] always, MPI with the `mpi` feature.
+//! transport: [`SingleProcess`] always, [`ThreadComm`] (ranks as threads,
+//! for tests) always, MPI with the `mpi` feature.
 //!
 //! Everything travels as bytes (`bytemuck` casts on both sides), so a
 //! transport implements five primitives and nothing else.
 
 #[cfg(feature = "mpi")]
 pub mod mpi;
+pub mod threads;
+
+pub use threads::ThreadComm;
 
 use crate::error::{Error, Result};
 
