@@ -85,6 +85,8 @@ fn steered_campaign_end_to_end_and_thread_independent() {
             assert_eq!((traj.n_frames(), traj.n_atoms), (2, 582));
         }
     }
+    // The in-memory pipeline equals the file-based one on the written DCDs.
+    assert_matches_file_pipeline(&cfg, 1);
     let summary = std::fs::read_to_string(out.join("summary.jsonl")).unwrap();
     assert_eq!(summary.lines().count(), 2);
     assert!(out.join("checkpoint/iter_0002/campaign.json").exists());
@@ -97,6 +99,88 @@ fn steered_campaign_end_to_end_and_thread_independent() {
     let one = config(&tmp.path().join("b"), 2, "steered", "");
     run_in_pool(&one, 1);
     assert_same_campaign(out, &one.output.dir, 2);
+}
+
+/// Recompute iteration `it`'s latents and RMSDs from the DCD files with the
+/// file-based kernels (contact maps or point clouds → encoder, RMSD) and
+/// compare with what the campaign computed in memory. DCD stores f32 Å, so
+/// the round trip nm → Å → nm perturbs coordinates by ~1 f32 ulp (~1e-7
+/// relative); the bounds (1e-5 absolute on latents of magnitude ~0.05–1,
+/// 1e-5 nm on RMSDs) allow that and nothing else — consecutive frames, 0.1 ps
+/// apart, differ by 1e-3 or more.
+fn assert_matches_file_pipeline(cfg: &DriveConfig, it: usize) {
+    use steermd::analysis::{contact_maps, rmsd, ContactMapOptions};
+    use steermd::nn::{point_clouds, Encoder};
+    let (top, _) = steermd::io::pdb::read_pdb(cfg.system.pdb.as_ref().unwrap()).unwrap();
+    let sel = top.select_names(&["CA"]).unwrap();
+    let (_, reference) = steermd::io::pdb::read_pdb(&cfg.analysis.reference).unwrap();
+    let reference = reference.gather(&sel).unwrap();
+    let enc = Encoder::load(&cfg.analysis.model).unwrap();
+    let (_, lat, r, _) = iteration(&cfg.output.dir, it);
+    let dim = enc.latent_dim();
+    for sim in 0..4 {
+        let dir = cfg.output.dir.join(format!("iter_{it:04}"));
+        let frames = steermd::io::dcd::read_dcd(dir.join(format!("sim_{sim:04}.dcd"))).unwrap();
+        let input: Vec<f32> = match &enc {
+            Encoder::Cvae(_) => {
+                contact_maps(&Device::Cpu, &frames, &sel, &ContactMapOptions::default())
+                    .unwrap()
+                    .dense_u8()
+                    .iter()
+                    .map(|&v| f32::from(v))
+                    .collect()
+            }
+            Encoder::Aae(_) => point_clouds(&frames, &sel).unwrap(),
+        };
+        let z = enc.embed(&Device::Cpu, &input, frames.n_frames()).unwrap();
+        let rr = rmsd(&Device::Cpu, &reference, &frames, &sel).unwrap();
+        let rows = sim * 2..sim * 2 + 2;
+        let close = |a: &[f32], b: &[f32], tol: f32| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+        };
+        let mem = &lat[rows.start * dim..rows.end * dim];
+        assert!(close(&z, mem, 1e-5), "sim {sim}: latents {z:?} vs {mem:?}");
+        assert!(
+            close(&rr, &r[rows.clone()], 1e-5),
+            "sim {sim}: RMSDs {rr:?} vs {:?}",
+            &r[rows]
+        );
+    }
+}
+
+#[test]
+fn point_cloud_encoder_campaign() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = config(tmp.path(), 1, "steered", "");
+    cfg.analysis.model = drive_support::data().join("aae_a");
+    run_campaign(&cfg, &SingleProcess, &Device::Cpu, false, &Silent).unwrap();
+    assert_matches_file_pipeline(&cfg, 0);
+}
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn hdf5_contact_maps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = config(tmp.path(), 1, "plain", "");
+    cfg.output.format = "hdf5".into();
+    run_campaign(&cfg, &SingleProcess, &Device::Cpu, false, &Silent).unwrap();
+    for sim in 0..4 {
+        assert!(cfg
+            .output
+            .dir
+            .join(format!("iter_0000/sim_{sim:04}.h5"))
+            .exists());
+    }
+}
+
+#[cfg(not(feature = "hdf5"))]
+#[test]
+fn hdf5_output_needs_the_feature() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = small_config(&tmp.path().join("out"), 1, "plain", "")
+        .replace("dcd = true", "dcd = true\nformat = \"hdf5\"");
+    let e = DriveConfig::from_file(&write_config(tmp.path(), &text)).unwrap_err();
+    assert!(e.to_string().contains("`hdf5` feature"), "{e}");
 }
 
 #[test]
@@ -166,6 +250,7 @@ fn resume_after_kill_matches_an_uninterrupted_campaign() {
     let mut child = Command::new(bin)
         .args(["drive", "--quiet", "--config"])
         .arg(&cfg)
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let t0 = Instant::now();
