@@ -278,6 +278,14 @@ fn resume_after_kill_matches_an_uninterrupted_campaign() {
     );
     assert_same_campaign(&tmp.path().join("full/out"), &out, 3);
 
+    // A fresh (not resumed) campaign in the same directory starts over and
+    // removes the old checkpoints.
+    let mut fresh = DriveConfig::from_file(&cfg).unwrap();
+    fresh.md.iterations = 1;
+    run_campaign(&fresh, &SingleProcess, &Device::Cpu, false, &Silent).unwrap();
+    assert!(out.join("checkpoint/iter_0001").exists());
+    assert!(!out.join("checkpoint/iter_0003").exists());
+
     // A checkpoint of another configuration is refused, naming the file.
     let other = small_config(&out, 3, "steered", "").replace("seed = 11", "seed = 12");
     let other = DriveConfig::from_file(&write_config(&tmp.path().join("other"), &other)).unwrap();

@@ -97,7 +97,14 @@ pub fn run_campaign(
     } else {
         if rank == 0 {
             std::fs::create_dir_all(&cfg.output.dir).map_err(|e| Error::io(&cfg.output.dir, e))?;
+            // A fresh campaign must not leave an older one's checkpoints for
+            // a later --resume to pick up.
+            let old = cfg.output.dir.join("checkpoint");
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+            }
         }
+        comm.barrier()?;
         for sim in mine.clone() {
             members.push(inputs.new_member(cfg, device, sim)?);
         }
