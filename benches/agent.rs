@@ -76,14 +76,7 @@ fn lof() -> AgentOptions {
 
 fn dbscan() -> AgentOptions {
     AgentOptions {
-        method: OutlierMethod::AdaptiveDbscan(AdaptiveDbscanOptions {
-            eps: 1.3,
-            min_samples: 10,
-            min_outliers: 50,
-            max_outliers: 150,
-            max_attempts: 20,
-            step: 1.25,
-        }),
+        method: OutlierMethod::AdaptiveDbscan(AdaptiveDbscanOptions::default()),
         sort_by_rmsd: true,
     }
 }

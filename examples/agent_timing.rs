@@ -31,14 +31,7 @@ fn main() {
         .collect();
     let n = args.first().copied().unwrap_or(80_000);
     let reps = args.get(1).copied().unwrap_or(5).max(1);
-    let dbscan_opts = AdaptiveDbscanOptions {
-        eps: 1.3,
-        min_samples: 10,
-        min_outliers: 50,
-        max_outliers: 150,
-        max_attempts: 20,
-        step: 1.25,
-    };
+    let dbscan_opts = AdaptiveDbscanOptions::default();
     for (name, latents) in [
         ("blobs", data::blobs(n, DIM, 10, 2)),
         ("normal", data::normal(n, DIM, 1)),

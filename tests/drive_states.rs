@@ -4,10 +4,10 @@
 //! algorithm="lloyd", max_iter=300, tol=0)` fit on a float64 copy of the
 //! float32 points.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use steermd::drive::states::{kmeans, kmeans_from, time_to_fraction, visited_fraction};
+use steermd::io::npy::{read_npy, NpyElement};
 
 fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,12 +16,9 @@ fn data(rel: &str) -> PathBuf {
 }
 
 /// An `.npy` array: flat values and shape.
-fn npy<T: npyz::Deserialize>(rel: &str) -> (Vec<T>, Vec<usize>) {
-    let path = data(rel);
-    let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let arr = npyz::NpyFile::new(std::io::BufReader::new(file)).expect("valid npy");
-    let shape = arr.shape().iter().map(|&s| s as usize).collect();
-    (arr.into_vec().expect("npy data"), shape)
+fn npy<T: NpyElement>(rel: &str) -> (Vec<T>, Vec<usize>) {
+    let (shape, values) = read_npy::<T>(data(rel)).unwrap_or_else(|e| panic!("{e}"));
+    (values, shape)
 }
 
 fn reference() -> serde_json::Value {

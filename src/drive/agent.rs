@@ -139,7 +139,7 @@ pub fn agent_step(
     opts: &AgentOptions,
 ) -> Result<AgentStep> {
     let t0 = Instant::now();
-    let gathered = gather(comm, local, dim, opts)?;
+    let gathered = gather(comm, local, dim, Some(opts))?;
     let Gathered { ids, latents, rmsd } = gathered;
     let n = ids.len();
 
@@ -194,14 +194,18 @@ pub fn agent_step(
 }
 
 /// Every rank's frames in canonical (ascending id) order.
-struct Gathered {
-    ids: Vec<u64>,
-    latents: Vec<f32>,
-    rmsd: Vec<f32>,
+pub(crate) struct Gathered {
+    /// Frame ids, ascending.
+    pub ids: Vec<u64>,
+    /// Latent vectors `[n][dim]`.
+    pub latents: Vec<f32>,
+    /// RMSDs, nm.
+    pub rmsd: Vec<f32>,
 }
 
-/// This rank's input checks (shapes and options), before any collective.
-fn check_local(local: &LocalFrames, dim: usize, opts: &AgentOptions) -> Result<()> {
+/// This rank's input checks (shapes, and the options when given), before
+/// any collective.
+fn check_local(local: &LocalFrames, dim: usize, opts: Option<&AgentOptions>) -> Result<()> {
     if dim == 0 {
         return Err(Error::InvalidArgument(format!(
             "{WHAT}: dim must be at least 1"
@@ -221,6 +225,9 @@ fn check_local(local: &LocalFrames, dim: usize, opts: &AgentOptions) -> Result<(
             local.rmsd.len()
         )));
     }
+    let Some(opts) = opts else {
+        return Ok(());
+    };
     match &opts.method {
         OutlierMethod::Lof { n_neighbors: 0, .. } => Err(Error::InvalidArgument(format!(
             "{WHAT}: LOF n_neighbors must be at least 1"
@@ -244,11 +251,13 @@ fn agree<T>(comm: &dyn Communicator, stage: &str, local: Result<T>) -> Result<T>
     }
 }
 
-fn gather(
+/// Gather every rank's frames (checked: shapes, finite values, unique ids)
+/// in canonical order; `opts`, when given, is checked in the same round.
+pub(crate) fn gather(
     comm: &dyn Communicator,
     local: &LocalFrames,
     dim: usize,
-    opts: &AgentOptions,
+    opts: Option<&AgentOptions>,
 ) -> Result<Gathered> {
     agree(comm, "its input checks", check_local(local, dim, opts))?;
     let dims = all_gather::<u64>(comm, &[dim as u64])?;
@@ -457,13 +466,12 @@ fn check_agreement(comm: &dyn Communicator, restarts: &[u64]) -> Result<()> {
     if comm.size() == 1 {
         return Ok(());
     }
-    // FNV-1a over the length and the ids.
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for v in std::iter::once(restarts.len() as u64).chain(restarts.iter().copied()) {
-        for b in v.to_le_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    // FNV-1a over the length and the ids (little-endian u64s).
+    let bytes: Vec<u8> = std::iter::once(restarts.len() as u64)
+        .chain(restarts.iter().copied())
+        .flat_map(u64::to_le_bytes)
+        .collect();
+    let h = crate::drive::seeds::fnv1a(&bytes);
     let all = all_gather::<u64>(comm, &[h])?;
     if let Some(r) = all.iter().position(|&x| x != all[0]) {
         return Err(Error::InvalidArgument(format!(

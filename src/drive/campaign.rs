@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::backend::Device;
-use crate::drive::agent::{agent_step, AgentOptions, LocalFrames};
+use crate::drive::agent::{agent_step, gather, AgentOptions, Gathered, LocalFrames};
 use crate::drive::checkpoint::{self, CampaignState};
 use crate::drive::comm::{all_gather, broadcast, Communicator};
 use crate::drive::config::{DriveConfig, Mode};
@@ -156,7 +156,7 @@ pub fn run_campaign(
         let mut new_lat = Vec::new();
         let mut new_rmsd = Vec::new();
         for p in produced {
-            let blew_up = p.failure.as_deref().is_some_and(|f| f.contains("blew up"));
+            let blew_up = p.blew_up;
             for f in &p.frames {
                 new_ids.push(f.id);
                 new_lat.extend_from_slice(&f.latent);
@@ -176,17 +176,20 @@ pub fn run_campaign(
         }
 
         // 2. This iteration's frames, everywhere: outputs, best RMSD, states.
-        let ids_all = all_gather(comm, &new_ids)?;
-        let lat_all = all_gather(comm, &new_lat)?;
-        let rmsd_all = all_gather(comm, &new_rmsd)?;
-        let mut order: Vec<usize> = (0..ids_all.len()).collect();
-        order.sort_by_key(|&i| ids_all[i]);
-        let ids_sorted: Vec<u64> = order.iter().map(|&i| ids_all[i]).collect();
-        let lat_sorted: Vec<f32> = order
-            .iter()
-            .flat_map(|&i| lat_all[i * dim..(i + 1) * dim].iter().copied())
-            .collect();
-        let rmsd_sorted: Vec<f32> = order.iter().map(|&i| rmsd_all[i]).collect();
+        let Gathered {
+            ids: ids_sorted,
+            latents: lat_sorted,
+            rmsd: rmsd_sorted,
+        } = gather(
+            comm,
+            &LocalFrames {
+                ids: &new_ids,
+                latents: &new_lat,
+                rmsd: &new_rmsd,
+            },
+            dim,
+            None,
+        )?;
         if rank == 0 {
             output::write_frames(cfg, it, &ids_sorted, &lat_sorted, &rmsd_sorted, dim)?;
         }

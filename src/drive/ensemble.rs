@@ -293,7 +293,9 @@ pub struct MemberIteration {
     pub frames: Vec<FrameRecord>,
     /// Contact maps of those frames.
     pub maps: Option<ContactMaps>,
-    /// Why the simulation stopped early (blow-up), if it did.
+    /// Whether the simulation blew up (and must be replaced).
+    pub blew_up: bool,
+    /// What went wrong (blow-up, dropped frames), if anything.
     pub failure: Option<String>,
 }
 
@@ -352,9 +354,11 @@ pub fn run_iteration(
                     sim_id: m.sim_id,
                     frames: Vec::new(),
                     maps: None,
+                    blew_up: failure.is_some(),
                     failure,
                 });
             }
+            let blew_up = failure.is_some();
             let (maps, latents, r) = inputs.analyze(device, cfg, &positions)?;
             let dim = inputs.latent_dim;
             let mut frames = Vec::with_capacity(positions.len());
@@ -379,6 +383,7 @@ pub fn run_iteration(
                 sim_id: m.sim_id,
                 frames,
                 maps: Some(maps),
+                blew_up,
                 failure,
             })
         })

@@ -38,9 +38,8 @@ pub fn uniform(seed: u64) -> f64 {
 
 /// FNV-1a 64 of `bytes` (fingerprints of configurations and data).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-    })
+    use crate::integrate::checkpoint::{fnv1a, FNV_OFFSET};
+    fnv1a(FNV_OFFSET, bytes)
 }
 
 #[cfg(test)]

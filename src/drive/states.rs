@@ -119,6 +119,17 @@ fn nearest(p: &[f32], centers: &[f64], dim: usize) -> (u32, f64) {
     best
 }
 
+/// The nearest of `centers` (`[k][dim]`) to each point of `points`
+/// (`[n][dim]`): distances in f64, lowest index on ties — the assignment
+/// k-means uses.
+pub fn nearest_centers(points: &[f32], dim: usize, centers: &[f32]) -> Vec<u32> {
+    let centers: Vec<f64> = centers.iter().map(|&v| f64::from(v)).collect();
+    points
+        .par_chunks_exact(dim)
+        .map(|p| nearest(p, &centers, dim).0)
+        .collect()
+}
+
 /// Uniform `[0, 1)` from the top 53 bits of one `u64`.
 fn uniform(rng: &mut ChaCha20Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

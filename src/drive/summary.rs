@@ -95,22 +95,6 @@ impl StateModel {
 
     /// The state (nearest centre, lowest index on ties) of each latent vector.
     pub fn assign(&self, latents: &[f32]) -> Vec<u32> {
-        latents
-            .chunks_exact(self.dim)
-            .map(|z| {
-                let mut best = (f64::INFINITY, 0u32);
-                for (c, centre) in self.centers.chunks_exact(self.dim).enumerate() {
-                    let d: f64 = z
-                        .iter()
-                        .zip(centre)
-                        .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-                        .sum();
-                    if d < best.0 {
-                        best = (d, c as u32);
-                    }
-                }
-                best.1
-            })
-            .collect()
+        crate::drive::states::nearest_centers(latents, self.dim, &self.centers)
     }
 }

@@ -59,10 +59,13 @@ pub struct CheckpointData {
     pub velocities: Vec<[f64; 3]>,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a 64 offset basis (the hash of no bytes).
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+/// FNV-1a 64 of `bytes`, continuing from hash state `h` ([`FNV_OFFSET`] to
+/// start); the one implementation checkpoints and fingerprints use.
+pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(FNV_PRIME);
