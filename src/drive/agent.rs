@@ -41,9 +41,30 @@ pub enum OutlierMethod {
         /// Outliers to return (capped at the number of frames).
         n_outliers: usize,
     },
+    /// Plain DBSCAN (scikit-learn's labels): every noise point at radius
+    /// `eps` is an outlier (ascending frame id); computed on rank 0.
+    Dbscan {
+        /// Radius, latent units (> 0).
+        eps: f64,
+        /// Core threshold: neighbours within `eps`, the point included (≥ 1).
+        min_samples: usize,
+    },
     /// DBSCAN noise points, the radius (latent units) tuned until their
-    /// number is in range (see [`adaptive_dbscan`]); computed on rank 0.
+    /// number is in range (see [`adaptive_dbscan`]); computed on rank 0. A
+    /// range not reached is not an error: the closest run is used and
+    /// [`AgentStep::dbscan_reached`] is `Some(false)`.
     AdaptiveDbscan(AdaptiveDbscanOptions),
+}
+
+impl OutlierMethod {
+    /// `lof`, `dbscan` or `adaptive-dbscan`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            OutlierMethod::Lof { .. } => "lof",
+            OutlierMethod::Dbscan { .. } => "dbscan",
+            OutlierMethod::AdaptiveDbscan(_) => "adaptive-dbscan",
+        }
+    }
 }
 
 /// Settings of [`agent_step`].
@@ -103,7 +124,8 @@ pub struct AgentStep {
     /// DBSCAN: radius of the last run (latent units). `None` for LOF or
     /// when fewer than 2 frames were gathered.
     pub dbscan_eps: Option<f64>,
-    /// DBSCAN: whether the outlier count reached the target range.
+    /// Adaptive DBSCAN: whether the outlier count reached the target range
+    /// (`None` for LOF, plain DBSCAN, or fewer than 2 frames).
     pub dbscan_reached: Option<bool>,
     /// Time spent per phase on this rank.
     pub timings: AgentTimings,
@@ -119,8 +141,8 @@ const WHAT: &str = "agent_step";
 /// 2. detect outliers. LOF: each rank searches its share of the exact kNN
 ///    ([`knn_part`] with part = rank), the parts are all-gathered into the
 ///    full table and every rank computes the scores ([`lof_from_knn`]) and
-///    picks [`top_outliers`]. Adaptive DBSCAN: rank 0 alone runs
-///    [`adaptive_dbscan`] and broadcasts the noise points (ascending).
+///    picks [`top_outliers`]. DBSCAN (plain or adaptive): rank 0 alone runs
+///    it ([`adaptive_dbscan`]) and broadcasts the noise points (ascending).
 ///    Fewer than 2 frames gives no outliers (not an error);
 /// 3. order them (see [`AgentOptions::sort_by_rmsd`]) and check, with one
 ///    all-gather of a hash, that every rank chose the same restarts.
@@ -158,6 +180,11 @@ pub fn agent_step(
                 let s = lof_from_knn(&nn)?;
                 outliers = top_outliers(&s, *n_outliers);
                 scores = Some(s);
+            }
+            OutlierMethod::Dbscan { eps, min_samples } => {
+                let found = dbscan_on_root(device, comm, &latents, dim, &plain(*eps, *min_samples))?;
+                outliers = found.outliers;
+                dbscan_eps = Some(found.eps);
             }
             OutlierMethod::AdaptiveDbscan(o) => {
                 let found = dbscan_on_root(device, comm, &latents, dim, o)?;
@@ -233,7 +260,22 @@ fn check_local(local: &LocalFrames, dim: usize, opts: Option<&AgentOptions>) -> 
             "{WHAT}: LOF n_neighbors must be at least 1"
         ))),
         OutlierMethod::Lof { .. } => Ok(()),
+        OutlierMethod::Dbscan { eps, min_samples } => {
+            validate_options(WHAT, &plain(*eps, *min_samples))
+        }
         OutlierMethod::AdaptiveDbscan(o) => validate_options(WHAT, o),
+    }
+}
+
+/// Plain DBSCAN as a one-run adaptive search whose range admits any count.
+fn plain(eps: f64, min_samples: usize) -> AdaptiveDbscanOptions {
+    AdaptiveDbscanOptions {
+        eps,
+        min_samples,
+        min_outliers: 0,
+        max_outliers: usize::MAX,
+        max_attempts: 1,
+        ..AdaptiveDbscanOptions::default()
     }
 }
 
@@ -383,7 +425,7 @@ fn distributed_knn(
     Ok(full)
 }
 
-/// What rank 0's adaptive DBSCAN tells the others.
+/// What rank 0's (adaptive) DBSCAN tells the others.
 struct DbscanFound {
     outliers: Vec<usize>,
     eps: f64,

@@ -313,6 +313,8 @@ pub fn run_campaign(
             frames: ids_sorted.len(),
             frames_seen: step.ids.len(),
             outliers: step.outliers.len(),
+            dbscan_eps: step.dbscan_eps,
+            dbscan_reached: step.dbscan_reached,
             restarts: restarts.len(),
             blowups: messages_all,
             best_rmsd_nm: state.best_rmsd,
@@ -329,11 +331,12 @@ pub fn run_campaign(
                 cfg,
                 &Restarts {
                     iteration: it,
-                    method: cfg.agent.method.clone(),
+                    method: cfg.outlier_method().label().into(),
                     frames_seen: step.ids.len(),
                     outliers: step.restarts.clone(),
                     outlier_rmsd: step.outliers.iter().map(|&i| step.rmsd[i]).collect(),
                     dbscan_eps: step.dbscan_eps,
+                    dbscan_reached: step.dbscan_reached,
                     restarts,
                 },
             )?;

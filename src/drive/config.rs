@@ -139,7 +139,9 @@ pub struct AnalysisSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSection {
-    /// `lof` or `dbscan` (adaptive eps).
+    /// `lof`, or `dbscan`: plain DBSCAN at `eps`/`min_samples` unless
+    /// `min_outliers` or `max_outliers` is given, which asks for the
+    /// adaptive-eps search (starting at `eps`) for that outlier range.
     #[serde(default = "default_method")]
     pub method: String,
     /// The agent sees the latest `last_n` frames of the whole ensemble.
@@ -147,21 +149,24 @@ pub struct AgentSection {
     /// LOF neighbours.
     #[serde(default = "default_neighbors")]
     pub n_neighbors: usize,
-    /// LOF: outliers taken (the most negative factors).
+    /// LOF only: outliers taken (the most negative factors).
     #[serde(default = "default_outliers")]
     pub n_outliers: usize,
-    /// DBSCAN: starting radius (latent units).
+    /// DBSCAN: radius (latent units); the starting radius of an adaptive search.
     #[serde(default = "default_eps")]
     pub eps: f64,
     /// DBSCAN: core threshold.
     #[serde(default = "default_min_samples")]
     pub min_samples: usize,
-    /// DBSCAN: fewest outliers wanted.
-    #[serde(default = "default_min_outliers")]
-    pub min_outliers: usize,
-    /// DBSCAN: most outliers wanted.
-    #[serde(default = "default_max_outliers")]
-    pub max_outliers: usize,
+    /// Adaptive DBSCAN: fewest outliers wanted (default 0 when only
+    /// `max_outliers` is given). A range not reached is reported in the
+    /// iteration summary, not fatal.
+    #[serde(default)]
+    pub min_outliers: Option<usize>,
+    /// Adaptive DBSCAN: most outliers wanted (default unbounded when only
+    /// `min_outliers` is given).
+    #[serde(default)]
+    pub max_outliers: Option<usize>,
     /// Order outliers by lowest RMSD to the reference (DeepDriveMD's
     /// extrinsic score) before assigning them to simulations.
     #[serde(default = "default_true")]
@@ -242,12 +247,6 @@ fn default_eps() -> f64 {
 }
 fn default_min_samples() -> usize {
     10
-}
-fn default_min_outliers() -> usize {
-    50
-}
-fn default_max_outliers() -> usize {
-    150
 }
 fn default_true() -> bool {
     true
@@ -400,11 +399,24 @@ impl DriveConfig {
         if g.n_neighbors == 0 || g.n_outliers == 0 {
             return bad("agent.n_neighbors and agent.n_outliers must be >= 1".into());
         }
-        if !positive(g.eps) || g.min_samples == 0 || g.min_outliers > g.max_outliers {
+        let ranged = g.min_outliers.is_some() || g.max_outliers.is_some();
+        if g.method == "lof" && ranged {
+            return bad(
+                "agent.min_outliers/agent.max_outliers ask for adaptive DBSCAN: set agent.method = \"dbscan\" or remove them".into(),
+            );
+        }
+        if !positive(g.eps) || g.min_samples == 0 {
             return bad(format!(
-                "agent DBSCAN settings: eps {} > 0, min_samples {} >= 1, min_outliers {} <= max_outliers {} required",
-                g.eps, g.min_samples, g.min_outliers, g.max_outliers
+                "agent DBSCAN settings: eps {} must be > 0 and min_samples {} >= 1",
+                g.eps, g.min_samples
             ));
+        }
+        if let (Some(lo), Some(hi)) = (g.min_outliers, g.max_outliers) {
+            if lo > hi {
+                return bad(format!(
+                    "agent.min_outliers = {lo} exceeds agent.max_outliers = {hi}"
+                ));
+            }
         }
         if !(0.0..=1.0).contains(&g.copy_velocities_probability) {
             return bad(format!(
@@ -450,11 +462,17 @@ impl DriveConfig {
         use crate::drive::agent::OutlierMethod;
         let g = &self.agent;
         if g.method == "dbscan" {
+            if g.min_outliers.is_none() && g.max_outliers.is_none() {
+                return OutlierMethod::Dbscan {
+                    eps: g.eps,
+                    min_samples: g.min_samples,
+                };
+            }
             OutlierMethod::AdaptiveDbscan(AdaptiveDbscanOptions {
                 eps: g.eps,
                 min_samples: g.min_samples,
-                min_outliers: g.min_outliers,
-                max_outliers: g.max_outliers,
+                min_outliers: g.min_outliers.unwrap_or(0),
+                max_outliers: g.max_outliers.unwrap_or(usize::MAX),
                 ..AdaptiveDbscanOptions::default()
             })
         } else {

@@ -114,7 +114,7 @@ pub struct Restart {
 pub struct Restarts {
     /// Iteration.
     pub iteration: usize,
-    /// `lof` or `dbscan`.
+    /// `lof`, `dbscan` or `adaptive-dbscan`.
     pub method: String,
     /// Frames the agent saw.
     pub frames_seen: usize,
@@ -122,8 +122,11 @@ pub struct Restarts {
     pub outliers: Vec<u64>,
     /// Their RMSDs, nm.
     pub outlier_rmsd: Vec<f32>,
-    /// DBSCAN's final radius (latent units), when DBSCAN ran.
+    /// DBSCAN's radius (latent units), when DBSCAN ran.
     pub dbscan_eps: Option<f64>,
+    /// Adaptive DBSCAN: whether the outlier range was reached.
+    #[serde(default)]
+    pub dbscan_reached: Option<bool>,
     /// The assignments (empty in plain mode unless a simulation blew up).
     pub restarts: Vec<Restart>,
 }

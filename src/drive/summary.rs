@@ -16,6 +16,13 @@ pub struct IterationSummary {
     pub frames_seen: usize,
     /// Outliers found.
     pub outliers: usize,
+    /// DBSCAN (plain or adaptive): the radius used, latent units.
+    #[serde(default)]
+    pub dbscan_eps: Option<f64>,
+    /// Adaptive DBSCAN: whether the outlier count reached
+    /// `[agent.min_outliers, agent.max_outliers]` (`false`: the closest run was used).
+    #[serde(default)]
+    pub dbscan_reached: Option<bool>,
     /// Simulations restarted.
     pub restarts: usize,
     /// Simulations that blew up (and were replaced).
@@ -58,6 +65,12 @@ impl IterationSummary {
             self.md_s,
             self.agent_s
         );
+        if let Some(eps) = self.dbscan_eps {
+            s.push_str(&format!(" | DBSCAN eps {eps:.4}"));
+        }
+        if self.dbscan_reached == Some(false) {
+            s.push_str(" | outlier range not reached (closest used)");
+        }
         if !self.blowups.is_empty() {
             s.push_str(&format!(" | {} blow-up(s) replaced", self.blowups.len()));
         }

@@ -35,20 +35,21 @@ impl Default for AdaptiveDbscanOptions {
     }
 }
 
-/// Outcome of [`adaptive_dbscan`]: the last DBSCAN run.
+/// Outcome of [`adaptive_dbscan`]: the first run in range, or, when none
+/// was, the run whose outlier count came closest to the range.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdaptiveDbscanResult {
-    /// Radius of the last run.
+    /// Radius of the returned run (latent units).
     pub eps: f64,
-    /// Labels of the last run (−1 = outlier).
+    /// Labels of the returned run (−1 = outlier).
     pub labels: Vec<i64>,
-    /// Clusters in the last run.
+    /// Clusters in the returned run.
     pub n_clusters: usize,
-    /// Outlier (noise) indices of the last run, ascending.
+    /// Outlier (noise) indices of the returned run, ascending.
     pub outliers: Vec<usize>,
     /// DBSCAN runs made.
     pub attempts: usize,
-    /// Whether the outlier count of the last run is within
+    /// Whether the outlier count of the returned run is within
     /// `[min_outliers, max_outliers]`.
     pub reached: bool,
 }
@@ -60,9 +61,10 @@ pub struct AdaptiveDbscanResult {
 /// is multiplied (divided) by `step` until one run has too many and another
 /// too few outliers; from then on the next radius is the geometric mean of
 /// the tightest such pair (bisection, valid because the noise count never
-/// increases with `eps`). Stops at the first run in range or after
-/// `max_attempts` runs, and returns that last run with `reached` telling
-/// whether the target was met.
+/// increases with `eps`). Stops at the first run in range (returned with
+/// `reached = true`), or after `max_attempts` runs or when the radius can no
+/// longer move; then the run whose outlier count was closest to the range
+/// (the later of equally close runs) is returned with `reached = false`.
 pub fn adaptive_dbscan(
     device: &Device,
     points: &[f32],
@@ -77,11 +79,12 @@ pub fn adaptive_dbscan(
     // Largest radius with too many outliers, smallest with too few.
     let (mut too_many_at, mut too_few_at) = (None::<f64>, None::<f64>);
     let mut attempts = 0;
+    // The run closest to the range so far: (distance, eps, run).
+    let mut closest: Option<(usize, f64, dbscan::Dbscan)> = None;
     loop {
         let run = dbscan::run(device, points, dim, n, eps, o.min_samples)?;
         attempts += 1;
-        let outliers = run.noise();
-        let count = outliers.len();
+        let count = run.labels.iter().filter(|&&l| l < 0).count();
         let reached = (o.min_outliers..=o.max_outliers).contains(&count);
         let next = if count > o.max_outliers {
             too_many_at = Some(too_many_at.map_or(eps, |e| e.max(eps)));
@@ -93,12 +96,17 @@ pub fn adaptive_dbscan(
         // Stop when in range, out of attempts, or when the radius can no
         // longer move (overflow, underflow, a bracket narrower than an ulp).
         let stuck = !(next.is_finite() && next > 0.0) || next == eps;
+        let distance = o.min_outliers.saturating_sub(count) + count.saturating_sub(o.max_outliers);
+        if closest.as_ref().is_none_or(|c| distance <= c.0) {
+            closest = Some((distance, eps, run));
+        }
         if reached || attempts == o.max_attempts || stuck {
+            let (_, eps, run) = closest.expect("one run was made");
             return Ok(AdaptiveDbscanResult {
                 eps,
+                outliers: run.noise(),
                 labels: run.labels,
                 n_clusters: run.n_clusters,
-                outliers,
                 attempts,
                 reached,
             });

@@ -7,9 +7,10 @@ use steermd::nn::Encoder;
 use steermd::{Device, Error, Result};
 
 use crate::args::AgentArgs;
-use crate::commands::{compute_maps, embed_all, find_outliers, load_selected, reference_coords};
+use crate::commands::{check_outlier_flags, compute_maps, embed_all, find_outliers, load_selected, reference_coords};
 
 pub fn run(device: &Device, a: &AgentArgs) -> Result<()> {
+    check_outlier_flags(&a.params)?;
     let t0 = Instant::now();
     let s = load_selected(&a.traj)?;
     let enc = Encoder::load(&a.model)?;

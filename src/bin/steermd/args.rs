@@ -242,34 +242,48 @@ pub struct EmbedArgs {
 /// Outlier method.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
-    /// Local outlier factor (scikit-learn semantics).
+    /// Local outlier factor (scikit-learn semantics): the --n most negative scores.
     Lof,
-    /// DBSCAN noise points (adaptive eps when a target range is given).
+    /// DBSCAN noise points: plain DBSCAN at --eps, or the adaptive-eps search
+    /// when --min-outliers/--max-outliers is given.
     Dbscan,
 }
 
 /// Outlier-detection settings shared by `outliers` and `agent`.
+///
+/// LOF takes --k and --n; DBSCAN takes --eps, --min-samples and, for the
+/// adaptive search, --min-outliers/--max-outliers/--accept-closest. A flag of
+/// the other method is an error, not silently ignored.
 #[derive(Args, Debug, Clone)]
 pub struct OutlierParams {
     /// Detection method.
     #[arg(long, value_enum, default_value = "lof")]
     pub method: Method,
-    /// LOF neighbours.
-    #[arg(long, default_value_t = 20)]
-    pub k: usize,
-    /// DBSCAN radius (latent units); the starting point of the adaptive search.
-    #[arg(long, default_value_t = 1.3)]
-    pub eps: f64,
-    /// DBSCAN core-point threshold (neighbours including the point itself).
+    /// LOF neighbours [default: 20].
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// LOF: how many outliers to return (the most negative scores) [default: 10].
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// DBSCAN radius (latent units): the radius of plain DBSCAN, or the
+    /// starting radius of the adaptive search [default: 1.3].
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// DBSCAN core-point threshold (neighbours within eps, the point itself included).
     #[arg(long, default_value_t = 10)]
     pub min_samples: usize,
-    /// How many outliers to return at most (LOF: the most negative scores;
-    /// DBSCAN: the upper end of the adaptive-eps target range).
-    #[arg(long, default_value_t = 10)]
-    pub n: usize,
-    /// DBSCAN: adapt eps until at least this many points are noise.
+    /// DBSCAN: search eps until at least this many points are noise
+    /// (adaptive; --max-outliers defaults to unbounded).
     #[arg(long)]
     pub min_outliers: Option<usize>,
+    /// DBSCAN: search eps until at most this many points are noise
+    /// (adaptive; --min-outliers defaults to 0).
+    #[arg(long)]
+    pub max_outliers: Option<usize>,
+    /// Adaptive DBSCAN: when the range cannot be reached, use the run whose
+    /// count came closest (warning on stderr) instead of failing.
+    #[arg(long)]
+    pub accept_closest: bool,
 }
 
 /// `steermd outliers`.

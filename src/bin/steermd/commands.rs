@@ -163,47 +163,121 @@ pub fn embed(device: &Device, a: &EmbedArgs) -> Result<()> {
     Ok(())
 }
 
+/// Default LOF neighbours and outlier count, and DBSCAN radius.
+const DEFAULT_K: usize = 20;
+const DEFAULT_N: usize = 10;
+const DEFAULT_EPS: f64 = 1.3;
+
+/// Reject flags that the chosen method would ignore.
+pub fn check_outlier_flags(p: &OutlierParams) -> Result<()> {
+    let given = |set: bool, flag: &str| set.then(|| flag.to_string());
+    let stray: Vec<String> = match p.method {
+        Method::Lof => [
+            given(p.eps.is_some(), "--eps"),
+            given(p.min_outliers.is_some(), "--min-outliers"),
+            given(p.max_outliers.is_some(), "--max-outliers"),
+            given(p.accept_closest, "--accept-closest"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Method::Dbscan => {
+            let adaptive = p.min_outliers.is_some() || p.max_outliers.is_some();
+            [
+                given(p.k.is_some(), "--k"),
+                given(p.n.is_some(), "--n (DBSCAN returns every noise point; bound the count with --max-outliers)"),
+                given(p.accept_closest && !adaptive, "--accept-closest (without --min-outliers/--max-outliers)"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        }
+    };
+    if stray.is_empty() {
+        return Ok(());
+    }
+    let method = match p.method {
+        Method::Lof => "lof",
+        Method::Dbscan => "dbscan",
+    };
+    Err(Error::InvalidArgument(format!(
+        "--method {method} does not use {}",
+        stray.join(", ")
+    )))
+}
+
 /// Outliers of `points` ([n][dim]); returns indices (and LOF scores) and a description.
+///
+/// LOF: the `--n` most negative scores. DBSCAN: every noise point, at
+/// `--eps` (plain), or at the radius the adaptive search settled on when a
+/// range is given; a range not reached is an error naming the closest run,
+/// unless `--accept-closest`.
 pub fn find_outliers(
     device: &Device,
     points: &[f32],
     dim: usize,
     p: &OutlierParams,
 ) -> Result<(Vec<usize>, Option<Vec<f64>>, String)> {
+    check_outlier_flags(p)?;
+    let eps = p.eps.unwrap_or(DEFAULT_EPS);
     match p.method {
         Method::Lof => {
-            let scores = outliers::lof(device, points, dim, p.k)?;
-            let idx = outliers::top_outliers(&scores, p.n);
-            Ok((idx, Some(scores), format!("LOF k={}", p.k)))
+            let k = p.k.unwrap_or(DEFAULT_K);
+            let scores = outliers::lof(device, points, dim, k)?;
+            let idx = outliers::top_outliers(&scores, p.n.unwrap_or(DEFAULT_N));
+            Ok((idx, Some(scores), format!("LOF k={k}")))
+        }
+        Method::Dbscan if p.min_outliers.is_none() && p.max_outliers.is_none() => {
+            let r = outliers::dbscan(device, points, dim, eps, p.min_samples)?;
+            let how = format!(
+                "DBSCAN eps={eps} min_samples={}, {} cluster(s)",
+                p.min_samples, r.n_clusters
+            );
+            Ok((r.noise(), None, how))
         }
         Method::Dbscan => {
+            let (lo, hi) = (p.min_outliers.unwrap_or(0), p.max_outliers.unwrap_or(usize::MAX));
             let opts = AdaptiveDbscanOptions {
-                eps: p.eps,
+                eps,
                 min_samples: p.min_samples,
-                min_outliers: p.min_outliers.unwrap_or(0),
-                max_outliers: p.n,
+                min_outliers: lo,
+                max_outliers: hi,
                 ..AdaptiveDbscanOptions::default()
             };
             let r = outliers::adaptive_dbscan(device, points, dim, &opts)?;
-            let mut idx = r.outliers.clone();
-            idx.truncate(p.n);
+            let range = if hi == usize::MAX {
+                format!("[{lo}, unbounded]")
+            } else {
+                format!("[{lo}, {hi}]")
+            };
+            if !r.reached {
+                let msg = format!(
+                    "adaptive DBSCAN did not reach the outlier range {range} in {} attempt(s) from eps {eps}: closest was eps {} with {} outlier(s)",
+                    r.attempts,
+                    r.eps,
+                    r.outliers.len()
+                );
+                if !p.accept_closest {
+                    return Err(Error::InvalidArgument(format!(
+                        "{msg} (pass --accept-closest to use it)"
+                    )));
+                }
+                eprintln!("warning: {msg}; using it (--accept-closest)");
+            }
             let how = format!(
-                "DBSCAN eps={:.4} min_samples={} after {} attempt(s){}",
+                "adaptive DBSCAN settled on eps={} min_samples={} after {} attempt(s), range {range} {}",
                 r.eps,
                 p.min_samples,
                 r.attempts,
-                if r.reached {
-                    ""
-                } else {
-                    " (target range not reached)"
-                }
+                if r.reached { "reached" } else { "not reached" }
             );
-            Ok((idx, None, how))
+            Ok((r.outliers, None, how))
         }
     }
 }
 
 pub fn outliers(device: &Device, a: &OutliersArgs) -> Result<()> {
+    check_outlier_flags(&a.params)?;
     npy_output(&a.out)?;
     if let Some(p) = &a.scores_out {
         npy_output(p)?;
