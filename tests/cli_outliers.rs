@@ -42,9 +42,14 @@ fn plain_dbscan_is_sklearns_noise_set_at_the_eps_asked() {
     let cases: serde_json::Value = serde_json::from_str(&text).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for c in cases["cases"].as_array().unwrap() {
-        let (eps, ms) = (c["eps"].as_f64().unwrap(), c["min_samples"].as_u64().unwrap());
+        let (eps, ms) = (
+            c["eps"].as_f64().unwrap(),
+            c["min_samples"].as_u64().unwrap(),
+        );
         let (_, labels) = read_npy::<i64>(&data(c["labels"].as_str().unwrap())).unwrap();
-        let want: Vec<i64> = (0..labels.len() as i64).filter(|&i| labels[i as usize] < 0).collect();
+        let want: Vec<i64> = (0..labels.len() as i64)
+            .filter(|&i| labels[i as usize] < 0)
+            .collect();
         let out = dir.path().join("noise.npy");
         let (got, stdout) = noise_of(
             &data(c["data"].as_str().unwrap()),
@@ -107,7 +112,10 @@ fn an_unreachable_range_fails_unless_the_closest_is_accepted() {
     let o = steermd(&accept);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("warning: adaptive DBSCAN did not reach"), "{stderr}");
+    assert!(
+        stderr.contains("warning: adaptive DBSCAN did not reach"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("not reached"), "{stdout}");
     assert_eq!(read_npy::<i64>(&out).unwrap().1.len(), 3060, "{stdout}");
@@ -126,7 +134,10 @@ fn flags_of_the_other_method_are_rejected() {
     };
     run(&["--method", "dbscan", "--n", "5"], "does not use --n");
     run(&["--method", "dbscan", "--k", "5"], "does not use --k");
-    run(&["--method", "dbscan", "--accept-closest"], "--accept-closest");
+    run(
+        &["--method", "dbscan", "--accept-closest"],
+        "--accept-closest",
+    );
     run(&["--eps", "1.3"], "--method lof does not use --eps");
     run(&["--max-outliers", "9"], "--max-outliers");
 }

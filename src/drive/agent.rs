@@ -182,7 +182,8 @@ pub fn agent_step(
                 scores = Some(s);
             }
             OutlierMethod::Dbscan { eps, min_samples } => {
-                let found = dbscan_on_root(device, comm, &latents, dim, &plain(*eps, *min_samples))?;
+                let found =
+                    dbscan_on_root(device, comm, &latents, dim, &plain(*eps, *min_samples))?;
                 outliers = found.outliers;
                 dbscan_eps = Some(found.eps);
             }

@@ -7,7 +7,9 @@ use steermd::nn::Encoder;
 use steermd::{Device, Error, Result};
 
 use crate::args::AgentArgs;
-use crate::commands::{check_outlier_flags, compute_maps, embed_all, find_outliers, load_selected, reference_coords};
+use crate::commands::{
+    check_outlier_flags, compute_maps, embed_all, find_outliers, load_selected, reference_coords,
+};
 
 pub fn run(device: &Device, a: &AgentArgs) -> Result<()> {
     check_outlier_flags(&a.params)?;

@@ -185,8 +185,14 @@ pub fn check_outlier_flags(p: &OutlierParams) -> Result<()> {
             let adaptive = p.min_outliers.is_some() || p.max_outliers.is_some();
             [
                 given(p.k.is_some(), "--k"),
-                given(p.n.is_some(), "--n (DBSCAN returns every noise point; bound the count with --max-outliers)"),
-                given(p.accept_closest && !adaptive, "--accept-closest (without --min-outliers/--max-outliers)"),
+                given(
+                    p.n.is_some(),
+                    "--n (DBSCAN returns every noise point; bound the count with --max-outliers)",
+                ),
+                given(
+                    p.accept_closest && !adaptive,
+                    "--accept-closest (without --min-outliers/--max-outliers)",
+                ),
             ]
             .into_iter()
             .flatten()
@@ -236,7 +242,10 @@ pub fn find_outliers(
             Ok((r.noise(), None, how))
         }
         Method::Dbscan => {
-            let (lo, hi) = (p.min_outliers.unwrap_or(0), p.max_outliers.unwrap_or(usize::MAX));
+            let (lo, hi) = (
+                p.min_outliers.unwrap_or(0),
+                p.max_outliers.unwrap_or(usize::MAX),
+            );
             let opts = AdaptiveDbscanOptions {
                 eps,
                 min_samples: p.min_samples,
