@@ -94,6 +94,10 @@ fn main() {
                     OutlierMethod::Lof { n_neighbors, .. } => {
                         lof(&Device::Cpu, &latents, DIM, *n_neighbors).unwrap();
                     }
+                    OutlierMethod::Dbscan { eps, min_samples } => {
+                        steermd::outliers::dbscan(&Device::Cpu, &latents, DIM, *eps, *min_samples)
+                            .unwrap();
+                    }
                     OutlierMethod::AdaptiveDbscan(o) => {
                         adaptive_dbscan(&Device::Cpu, &latents, DIM, o).unwrap();
                     }
