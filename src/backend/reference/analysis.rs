@@ -1,6 +1,8 @@
 //! Analysis kernels (contact maps, RMSD) for the reference backend: plain
 //! loops over every pair, and RMSD from the largest eigenvalue of Horn's
-//! quaternion matrix found by Jacobi rotations (no QCP, no shortcuts).
+//! quaternion matrix from a full symmetric eigen-solve (no QCP, no shortcuts).
+
+use nalgebra::Matrix4;
 
 use super::ReferenceBackend;
 use crate::analysis::kernels::{check_contact_shapes, check_rmsd_shapes, AnalysisKernels};
@@ -99,39 +101,14 @@ fn horn_matrix(m: &[[f64; 3]; 3]) -> [[f64; 4]; 4] {
     ]
 }
 
-/// Largest eigenvalue of a symmetric 4×4 matrix, by cyclic Jacobi rotations.
-fn max_eigenvalue(mut a: [[f64; 4]; 4]) -> f64 {
-    for _sweep in 0..64 {
-        let off: f64 = (0..4)
-            .flat_map(|p| (p + 1..4).map(move |q| (p, q)))
-            .map(|(p, q)| a[p][q] * a[p][q])
-            .sum();
-        let scale: f64 = (0..4).map(|p| a[p][p] * a[p][p]).sum();
-        if off <= 1e-32 * scale || off == 0.0 {
-            break;
-        }
-        for p in 0..4 {
-            for q in p + 1..4 {
-                if a[p][q] == 0.0 {
-                    continue;
-                }
-                // Rotation angle that zeroes a[p][q] (Golub & Van Loan 8.4).
-                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for row in a.iter_mut() {
-                    let (akp, akq) = (row[p], row[q]);
-                    row[p] = c * akp - s * akq;
-                    row[q] = s * akp + c * akq;
-                }
-                let (rp, rq) = (a[p], a[q]);
-                a[p] = std::array::from_fn(|k| c * rp[k] - s * rq[k]);
-                a[q] = std::array::from_fn(|k| s * rp[k] + c * rq[k]);
-            }
-        }
-    }
-    (0..4).map(|p| a[p][p]).fold(f64::NEG_INFINITY, f64::max)
+/// Largest eigenvalue of a symmetric 4×4 matrix (nalgebra's symmetric
+/// eigen-solve: Householder tridiagonalisation, implicit QR).
+fn max_eigenvalue(a: [[f64; 4]; 4]) -> f64 {
+    Matrix4::from_fn(|r, c| a[r][c])
+        .symmetric_eigenvalues()
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 #[cfg(test)]
@@ -139,7 +116,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jacobi_finds_largest_eigenvalue() {
+    fn finds_largest_eigenvalue() {
         // Eigenvalues 5, 3 (block [[4,1],[1,4]]), 2, -1.
         let a = [
             [4.0, 1.0, 0.0, 0.0],

@@ -8,6 +8,8 @@
 //! mass), so the constraint vector `sₖ` changes by `Σₗ Cₖₗ λₗ rₗ` with
 //! `Cₖₗ = w(aₖ)([aₖ=aₗ] − [aₖ=bₗ]) − w(bₖ)([bₖ=aₗ] − [bₖ=bₗ])`.
 
+use nalgebra::{DMatrix, DVector};
+
 use super::linalg::solve_in_place;
 use super::settle::Water;
 use super::ConstraintFailure;
@@ -36,8 +38,8 @@ fn axpy(y: &mut V3, s: f64, x: V3) {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Scratch {
     r: Vec<V3>,
-    mat: Vec<f64>,
-    rhs: Vec<f64>,
+    mat: DMatrix<f64>,
+    rhs: DVector<f64>,
 }
 
 /// A connected set of constraints.
@@ -216,8 +218,8 @@ impl Cluster {
     ) -> Result<(), ConstraintFailure> {
         let n = self.len();
         let (lower, upper) = ((1.0 - tol) * (1.0 - tol), (1.0 + tol) * (1.0 + tol));
-        sc.mat.resize(n * n, 0.0);
-        sc.rhs.resize(n, 0.0);
+        sc.mat.resize_mut(n, n, 0.0);
+        sc.rhs.resize_vertically_mut(n, 0.0);
         let mut it = 0;
         loop {
             let mut converged = true;
@@ -231,7 +233,7 @@ impl Cluster {
                 sc.rhs[k] = d2 - s2;
                 for l in 0..n {
                     let c = self.coupling(w, k, l);
-                    sc.mat[k * n + l] = if c == 0.0 {
+                    sc.mat[(k, l)] = if c == 0.0 {
                         0.0
                     } else {
                         2.0 * c * dot(s, sc.r[l])
@@ -245,7 +247,7 @@ impl Cluster {
                 let (e, k) = self.worst_distance(x);
                 return Err(self.failure(k, e, it, false, "did not converge"));
             }
-            if !solve_in_place(n, &mut sc.mat, &mut sc.rhs) {
+            if !solve_in_place(&mut sc.mat, &mut sc.rhs) {
                 let (e, k) = self.worst_distance(x);
                 return Err(self.failure(k, e, it, false, "singular constraint matrix"));
             }
@@ -312,8 +314,8 @@ impl Cluster {
         sc.r.extend(self.pairs.iter().map(|&(a, b)| sub(x[a], x[b])));
         let n = self.len();
         if n <= dense_limit || self.water.is_some() {
-            sc.mat.resize(n * n, 0.0);
-            sc.rhs.resize(n, 0.0);
+            sc.mat.resize_mut(n, n, 0.0);
+            sc.rhs.resize_vertically_mut(n, 0.0);
             for it in 0..=max_it {
                 let mut converged = true;
                 for (k, &(a, b)) in self.pairs.iter().enumerate() {
@@ -326,7 +328,7 @@ impl Cluster {
                     sc.rhs[k] = -ru;
                     for l in 0..n {
                         let c = self.coupling(w, k, l);
-                        sc.mat[k * n + l] = if c == 0.0 { 0.0 } else { c * dot(rk, sc.r[l]) };
+                        sc.mat[(k, l)] = if c == 0.0 { 0.0 } else { c * dot(rk, sc.r[l]) };
                     }
                 }
                 if converged {
@@ -335,7 +337,7 @@ impl Cluster {
                 if it == max_it {
                     break;
                 }
-                if !solve_in_place(n, &mut sc.mat, &mut sc.rhs) {
+                if !solve_in_place(&mut sc.mat, &mut sc.rhs) {
                     let (e, k) = self.worst_rate(x, v);
                     return Err(self.failure(k, e, it, true, "singular constraint matrix"));
                 }
