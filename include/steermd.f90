@@ -60,6 +60,21 @@ module steermd
       type(c_ptr) :: steermd_version
     end function
 
+    ! Warnings (accepted but suspect input) raised on this thread.
+    function steermd_warning_count() bind(C, name="steermd_warning_count")
+      import :: c_int32_t
+      integer(c_int32_t) :: steermd_warning_count
+    end function
+
+    function steermd_warning_message(index) bind(C, name="steermd_warning_message")
+      import :: c_ptr, c_int32_t
+      integer(c_int32_t), value :: index
+      type(c_ptr) :: steermd_warning_message
+    end function
+
+    subroutine steermd_clear_warnings() bind(C, name="steermd_clear_warnings")
+    end subroutine
+
     ! Topology (PDB) ------------------------------------------------------
     function steermd_topology_read_pdb(path, top) bind(C, name="steermd_topology_read_pdb")
       import :: c_char, c_ptr, c_int

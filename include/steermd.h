@@ -593,6 +593,27 @@ const char *steermd_version(void);
  */
 void steermd_version_numbers(uint32_t *major, uint32_t *minor, uint32_t *patch);
 
+/*
+ Number of warnings raised by steermd calls on this thread since the last
+ `steermd_clear_warnings` (e.g. a DCD header whose frame count disagrees
+ with the file, or a partial last frame dropped on request).
+ */
+int32_t steermd_warning_count(void);
+
+/*
+ Warning `index` (0-based, oldest first) raised on this thread, or an empty
+ string when `index` is out of range.
+
+ The returned string is owned by steermd and stays valid until the next
+ `steermd_warning_message` call on the same thread; it is never NULL.
+ */
+const char *steermd_warning_message(int32_t index);
+
+/*
+ Forget the warnings raised on this thread.
+ */
+void steermd_clear_warnings(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -28,6 +28,7 @@ pub mod integrate;
 pub mod io;
 pub mod nn;
 pub mod outliers;
+pub mod warnings;
 
 pub use backend::{Backend, Device};
 pub use error::{Error, Result};

@@ -271,3 +271,37 @@ fn errors_are_per_thread() {
     assert_eq!(other, "", "another thread must not see this thread's error");
     assert!(!last_error().is_empty());
 }
+
+#[test]
+fn dcd_header_disagreement_is_a_queryable_warning() {
+    // tests/data/dcd_interop/openmm_nset9.dcd: OpenMM's DCD with the header
+    // frame count altered to 9; the file holds 4 frames (tools/make_dcd_interop.py).
+    steermd_clear_warnings();
+    assert_eq!(steermd_warning_count(), 0);
+    let mut traj: *mut steermd_trajectory = ptr::null_mut();
+    // SAFETY: valid C strings and out-pointers; the handle is freed below.
+    unsafe {
+        assert_eq!(
+            steermd_trajectory_read_dcd(data("dcd_interop/openmm_nset9.dcd").as_ptr(), &mut traj),
+            STEERMD_OK
+        );
+        let (mut nf, mut na) = (0, 0);
+        assert_eq!(steermd_trajectory_shape(traj, &mut nf, &mut na), STEERMD_OK);
+        assert_eq!((nf, na), (4, 7));
+        steermd_trajectory_free(traj);
+    }
+    assert_eq!(steermd_warning_count(), 1);
+    // SAFETY: never NULL, valid until the next steermd_warning_message call.
+    let message = unsafe { CStr::from_ptr(steermd_warning_message(0)) }
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        message.contains("declares 9 frames") && message.contains("holds 4"),
+        "{message}"
+    );
+    // SAFETY: as above.
+    let past_end = unsafe { CStr::from_ptr(steermd_warning_message(1)) };
+    assert!(past_end.to_bytes().is_empty());
+    steermd_clear_warnings();
+    assert_eq!(steermd_warning_count(), 0);
+}

@@ -380,3 +380,38 @@ fn bad_input_gives_one_clear_error_and_no_output() {
         &out,
     );
 }
+
+#[test]
+fn contacts_of_a_killed_run_with_drop_partial_frame() {
+    // villin.dcd cut inside its last frame, as a killed run leaves it.
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.dcd");
+    let bytes = std::fs::read(data("villin.dcd")).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("maps.npy");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "contacts".to_string(),
+            "--top".into(),
+            s(&data("villin.pdb")).to_string(),
+            "--traj".into(),
+            s(&cut).to_string(),
+            "--out".into(),
+            s(&out).to_string(),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    let refused = args(&[]);
+    let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
+    fails(&refused, "dropped on request", &out);
+    let dropped = args(&["--drop-partial-frame"]);
+    let dropped: Vec<&str> = dropped.iter().map(String::as_str).collect();
+    ok(&dropped);
+    // The 249 whole frames give MDAnalysis' maps of those frames.
+    let (shape, maps) = read_npy::<u8>(&out).unwrap();
+    let (want_shape, want) = read_npy::<u8>(&data("villin_contacts_dense.npy")).unwrap();
+    assert_eq!(shape[0], want_shape[0] - 1);
+    assert!(maps[..] == want[..maps.len()]);
+}

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use common::{chain_frames, Rng};
 use steermd::io::{
-    read_dcd, read_dcd_for, read_dcd_header, read_pdb, write_dcd, write_pdb, Atom, DcdWriteOptions,
-    DcdWriter, Topology,
+    read_dcd, read_dcd_for, read_dcd_header, read_dcd_with, read_pdb, write_dcd, write_pdb, Atom,
+    DcdReadOptions, DcdWriteOptions, DcdWriter, Topology,
 };
 use steermd::{Error, Frames};
 
@@ -310,6 +310,7 @@ fn dcd_truncated_corrupt_and_missing_files() {
     let p = dir.path().join("x.dcd");
     write_dcd(&p, &frames, &DcdWriteOptions::default()).unwrap();
     let clean = fs::read(&p).unwrap();
+    let whole = read_dcd(&p).unwrap().xyz;
     let err_of = |bytes: &[u8]| {
         fs::write(&p, bytes).unwrap();
         let e = read_dcd(&p).unwrap_err();
@@ -324,11 +325,29 @@ fn dcd_truncated_corrupt_and_missing_files() {
             && e.contains(&format!("byte offset {}", cell_offset(n, 2))),
         "{e}"
     );
-    // Cut exactly after frame 2: the header still declares 4 frames.
-    let e = err_of(&clean[..cell_offset(n, 3)]);
+    // ... and read, with a warning, when a partial last frame may be dropped.
+    steermd::warnings::clear_warnings();
+    let drop = DcdReadOptions {
+        drop_partial_frame: true,
+    };
+    let read = read_dcd_with(&p, Some(n), &drop).unwrap();
+    assert_eq!(read.xyz, whole[..2 * n * 3]);
+    let w = steermd::warnings::take_warnings();
     assert!(
-        e.contains("declares 4 frames") && e.contains("after 3 whole frames"),
-        "{e}"
+        w.iter()
+            .any(|m| m.contains("frame 2 truncated") && m.contains("dropped")),
+        "{w:?}"
+    );
+    // Cut exactly after frame 2: the header still declares 4 frames; the
+    // three whole frames are read (as MDAnalysis and MDTraj do) with a warning.
+    fs::write(&p, &clean[..cell_offset(n, 3)]).unwrap();
+    let read = read_dcd(&p).unwrap();
+    assert_eq!(read.xyz, whole[..3 * n * 3]);
+    let w = steermd::warnings::take_warnings();
+    assert!(
+        w.iter()
+            .any(|m| m.contains("declares 4 frames") && m.contains("holds 3 whole frames")),
+        "{w:?}"
     );
     // Corrupt the opening marker of frame 1's X record.
     let mut bad = clean.clone();
@@ -368,6 +387,39 @@ fn dcd_written_by_peer_tools() {
         // One rounding to Å f32 in the writer and one back to nm: within 1 ulp at 3 nm.
         assert_close(&f.xyz, &x, 2.4e-7);
         assert_eq!(f.boxes.as_ref(), Some(&boxes), "{name}");
+    }
+    // Header counts altered both ways and files cut inside the last frame
+    // (tools/make_dcd_interop.py): the frames MDAnalysis reads from each.
+    for tool in ["mdanalysis", "openmm"] {
+        for stem in [
+            format!("{tool}_nset9"),
+            format!("{tool}_nset2"),
+            format!("{tool}_cut"),
+        ] {
+            let (mda_shape, mda) =
+                steermd::io::read_npy::<f32>(dir.join(format!("{stem}.mda_nm.npy"))).unwrap();
+            let path = dir.join(format!("{stem}.dcd"));
+            let cut = stem.ends_with("_cut");
+            if cut {
+                let e = read_dcd_for(&path, shape[1]).unwrap_err().to_string();
+                assert!(
+                    e.contains("truncated") && e.contains("dropped on request"),
+                    "{e}"
+                );
+            }
+            steermd::warnings::clear_warnings();
+            let opts = DcdReadOptions {
+                drop_partial_frame: cut,
+            };
+            let f = read_dcd_with(&path, Some(shape[1]), &opts).unwrap();
+            assert_eq!(f.n_frames(), mda_shape[0], "{stem}");
+            assert_close(&f.xyz, &mda, 2.4e-7);
+            let w = steermd::warnings::take_warnings();
+            assert!(
+                !w.is_empty() && w.iter().all(|m| m.contains(&*stem)),
+                "{stem}: {w:?}"
+            );
+        }
     }
     let h = read_dcd_header(dir.join("openmm.dcd")).unwrap();
     assert_eq!((h.first_step, h.interval), (100, 10));

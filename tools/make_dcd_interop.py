@@ -9,6 +9,12 @@ tools/make_reference.py creates).
 Outputs: x_nm.npy (float32 [4, 7, 3], nm), boxes_nm.npy (float32 [4, 3], nm)
 and mdanalysis.dcd, mdtraj.dcd, openmm.dcd holding those frames and
 orthorhombic boxes (OpenMM: firstStep=100, interval=10, dt=0.002 ps).
+
+Header/file disagreements as CHARMM, NAMD and killed runs leave them: copies
+of mdanalysis.dcd and openmm.dcd whose header frame count (NSET) is altered
+to 9 and to 2 ({tool}_nset9.dcd, {tool}_nset2.dcd), and copies cut inside
+the last frame ({tool}_cut.dcd); for each, what MDAnalysis reads from it is
+saved as {stem}.mda_nm.npy (float32 [frames, 7, 3], nm).
 """
 import argparse
 from pathlib import Path
@@ -62,7 +68,26 @@ def main():
             b = [float(v) for v in boxes[f]]
             vecs = [openmm.Vec3(b[0], 0, 0), openmm.Vec3(0, b[1], 0), openmm.Vec3(0, 0, b[2])]
             dcd.writeModel(x[f].astype(np.float64) * unit.nanometers, periodicBoxVectors=vecs)
+    write_disagreeing_copies(out, mda)
     print("wrote", ", ".join(sorted(p.name for p in out.iterdir())))
+
+
+def write_disagreeing_copies(out, mda):
+    import struct
+    from MDAnalysis.coordinates.DCD import DCDReader
+
+    for tool in ("mdanalysis", "openmm"):
+        clean = (out / f"{tool}.dcd").read_bytes()
+        # Bytes 8..12: the first control word (NSET) after the 4-byte record
+        # marker and "CORD"; both writers are little-endian.
+        variants = {f"{tool}_nset{n}": clean[:8] + struct.pack("<i", n) + clean[12:] for n in (9, 2)}
+        variants[f"{tool}_cut"] = clean[:-30]
+        for stem, data in variants.items():
+            path = out / f"{stem}.dcd"
+            path.write_bytes(data)
+            r = DCDReader(str(path))
+            frames = np.array([ts.positions / 10 for ts in r], np.float32)
+            np.save(out / f"{stem}.mda_nm.npy", frames)
 
 
 if __name__ == "__main__":

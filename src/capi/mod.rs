@@ -19,12 +19,14 @@ mod io;
 mod kernels;
 mod simulation;
 mod status;
+mod warnings;
 
 pub use encoder::*;
 pub use io::*;
 pub use kernels::*;
 pub use simulation::*;
 pub use status::*;
+pub use warnings::*;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,8 @@ pub mod npy;
 pub mod pdb;
 
 pub use dcd::{
-    read_dcd, read_dcd_for, read_dcd_header, write_dcd, DcdHeader, DcdWriteOptions, DcdWriter,
+    read_dcd, read_dcd_for, read_dcd_header, read_dcd_with, write_dcd, DcdHeader, DcdReadOptions,
+    DcdWriteOptions, DcdWriter,
 };
 pub use h5::write_contact_maps_h5;
 pub use npy::{read_npy, read_npy_f32_lossless, write_npy, NpyElement};

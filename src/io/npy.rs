@@ -146,7 +146,28 @@ fn decode<T: NpyElement>(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<T
         .map(|&d| usize::try_from(d))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| Error::format(path, "array dimension does not fit in memory"))?;
-    let count: usize = shape.iter().product();
+    // Bound the element count by the bytes the file holds before npyz
+    // allocates for it, so an absurd declared shape is an error, not an
+    // allocation sized by an unchecked header field.
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            Error::format(path, format!("shape {shape:?} overflows the address space"))
+        })?;
+    let held = bytes.len().saturating_sub(data_offset(bytes));
+    if count
+        .checked_mul(std::mem::size_of::<T>())
+        .is_none_or(|need| need > held)
+    {
+        return Err(Error::format(
+            path,
+            format!(
+                "shape {shape:?} needs {count} elements of {} bytes, the file holds {held} data bytes (truncated or corrupt header)",
+                std::mem::size_of::<T>()
+            ),
+        ));
+    }
     let data: Vec<T> = npy
         .into_vec()
         .map_err(|e| Error::format(path, format!("reading {count} elements: {e}")))?;
@@ -160,6 +181,21 @@ fn decode<T: NpyElement>(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<T
         ));
     }
     Ok((shape, data))
+}
+
+/// Byte offset of the data in an `.npy` file whose header npyz accepted:
+/// magic (6), version (2), header length (2 bytes in format 1, 4 in 2 and
+/// 3), then the header.
+fn data_offset(bytes: &[u8]) -> usize {
+    let le = |r: std::ops::Range<usize>| {
+        bytes
+            .get(r)
+            .map(|b| b.iter().rev().fold(0usize, |v, &x| v << 8 | usize::from(x)))
+    };
+    match bytes.get(6) {
+        Some(1) => le(8..10).map_or(bytes.len(), |h| 10 + h),
+        _ => le(8..12).map_or(bytes.len(), |h| 12 + h),
+    }
 }
 
 /// Write `data` with `shape` (C order) to `path` atomically: the bytes go to

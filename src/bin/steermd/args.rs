@@ -195,6 +195,10 @@ pub struct TrajArgs {
     /// Trajectory (DCD); coordinates in Å on disk, nm in steermd.
     #[arg(long)]
     pub traj: PathBuf,
+    /// Read a trajectory that ends inside a frame (a killed run) without its
+    /// partial last frame, with a warning, instead of refusing it.
+    #[arg(long)]
+    pub drop_partial_frame: bool,
     /// Comma-separated atom names to select (e.g. CA).
     #[arg(long, default_value = "CA")]
     pub select: String,

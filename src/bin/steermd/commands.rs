@@ -22,7 +22,10 @@ pub struct Selected {
 /// Read the PDB topology and DCD trajectory, check they agree, select atoms by name.
 pub fn load_selected(a: &TrajArgs) -> Result<Selected> {
     let (topology, _) = pdb::read_pdb(&a.top)?;
-    let frames = dcd::read_dcd(&a.traj)?;
+    let options = dcd::DcdReadOptions {
+        drop_partial_frame: a.drop_partial_frame,
+    };
+    let frames = dcd::read_dcd_with(&a.traj, None, &options)?;
     if frames.n_atoms != topology.atoms.len() {
         return Err(Error::Shape(format!(
             "{} has {} atoms but topology {} has {}",

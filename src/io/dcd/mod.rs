@@ -19,7 +19,7 @@
 mod read;
 mod write;
 
-pub use read::{read_dcd, read_dcd_for, read_dcd_header};
+pub use read::{read_dcd, read_dcd_for, read_dcd_header, read_dcd_with};
 pub use write::{write_dcd, DcdWriter};
 
 /// One AKMA time unit in ps (the unit of the DCD timestep field).
@@ -30,7 +30,7 @@ pub const AKMA_TIME_PS: f64 = 0.04888821;
 pub struct DcdHeader {
     /// Atoms per frame.
     pub n_atoms: usize,
-    /// Whole frames in the file (from its size; the header's count must not exceed it).
+    /// Whole frames in the file (from its size, whatever the header's count says).
     pub n_frames: usize,
     /// MD step of the first frame.
     pub first_step: i32,
@@ -42,6 +42,14 @@ pub struct DcdHeader {
     pub has_unit_cell: bool,
     /// Whether the file is big-endian.
     pub big_endian: bool,
+}
+
+/// How to read a DCD file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DcdReadOptions {
+    /// Drop a partial last frame (a file that ends inside a frame, as a
+    /// killed run leaves it) with a warning instead of refusing the file.
+    pub drop_partial_frame: bool,
 }
 
 /// Header fields of a DCD file to write.

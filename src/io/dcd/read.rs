@@ -3,30 +3,49 @@
 use std::fs;
 use std::path::Path;
 
-use super::{frame_len, DcdHeader, AKMA_TIME_PS};
+use super::{frame_len, DcdHeader, DcdReadOptions, AKMA_TIME_PS};
 use crate::error::{Error, Result};
 use crate::frames::Frames;
+use crate::warnings::warn;
 
-/// Read every frame of a DCD file (coordinates and boxes in nm).
+/// Read every frame of a DCD file (coordinates and boxes in nm), with the
+/// default [`DcdReadOptions`].
+///
+/// As MDAnalysis and MDTraj do, the frames read are those the file size
+/// implies: a header frame count (NSET) that disagrees with the file (as
+/// CHARMM, NAMD and killed or appended runs leave it) is reported through
+/// [`crate::warnings::warn`], not refused.
 ///
 /// Errors: unreadable file ([`Error::Io`]); not a DCD, a corrupt record
-/// marker, a truncated frame (each naming the frame, record and byte
-/// offset), fixed atoms, or a triclinic unit cell ([`Error::Format`]).
+/// marker, a file that ends inside a frame (each naming the frame, record
+/// and byte offset), fixed atoms, or a triclinic unit cell
+/// ([`Error::Format`]).
 pub fn read_dcd(path: impl AsRef<Path>) -> Result<Frames> {
-    let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-    let mut r = Reader::new(path, &bytes);
-    let h = r.header()?;
-    r.frames(&h)
+    read_dcd_with(path, None, &DcdReadOptions::default())
 }
 
 /// Read a DCD file whose frames must have `n_atoms` atoms (those of the
-/// topology it belongs to).
+/// topology it belongs to), with the default [`DcdReadOptions`].
 pub fn read_dcd_for(path: impl AsRef<Path>, n_atoms: usize) -> Result<Frames> {
+    read_dcd_with(path, Some(n_atoms), &DcdReadOptions::default())
+}
+
+/// Read a DCD file as [`read_dcd`] does, checking the atom count against
+/// `n_atoms` when given, with `options` (e.g. dropping a partial last
+/// frame, with a warning, instead of refusing the file).
+pub fn read_dcd_with(
+    path: impl AsRef<Path>,
+    n_atoms: Option<usize>,
+    options: &DcdReadOptions,
+) -> Result<Frames> {
     let path = path.as_ref();
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut r = Reader::new(path, &bytes);
+    r.options = *options;
     let h = r.header()?;
+    let Some(n_atoms) = n_atoms else {
+        return r.frames(&h);
+    };
     if h.public.n_atoms != n_atoms {
         return Err(Error::format(
             path,
@@ -58,6 +77,7 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     big: bool,
+    options: DcdReadOptions,
 }
 
 impl<'a> Reader<'a> {
@@ -67,6 +87,7 @@ impl<'a> Reader<'a> {
             bytes,
             pos: 0,
             big: false,
+            options: DcdReadOptions::default(),
         }
     }
 
@@ -198,18 +219,24 @@ impl<'a> Reader<'a> {
         let data = self.bytes.len() - data_start;
         let whole = data / fl;
         if data % fl != 0 {
-            return Err(self.err(format!(
+            let partial = format!(
                 "frame {whole} truncated: it starts at byte offset {} and needs {fl} bytes, the file ends at byte {}",
                 data_start + whole * fl,
                 self.bytes.len()
-            )));
+            );
+            if !self.options.drop_partial_frame {
+                return Err(self.err(format!(
+                    "{partial} (a partial last frame can be dropped on request)"
+                )));
+            }
+            warn(format!("{}: {partial}; dropped", self.path.display()));
         }
         let nset = int(0);
-        if nset > 0 && nset as usize > whole {
-            return Err(self.err(format!(
-                "header declares {nset} frames but the file ends at byte {} after {whole} whole frames (truncated)",
-                self.bytes.len()
-            )));
+        if usize::try_from(nset).ok() != Some(whole) {
+            warn(format!(
+                "{}: header declares {nset} frames but the file holds {whole} whole frames; reading {whole}",
+                self.path.display()
+            ));
         }
         Ok(Header {
             public: DcdHeader {
