@@ -1,0 +1,3 @@
+//! Support of the parser fuzz harness (`tests/fuzz_parsers.rs`).
+pub mod guard;
+pub mod mutate;
