@@ -37,7 +37,11 @@ cargo clippy --all-targets --features hdf5 -- -D warnings
 # The C and Fortran example tests link target/debug/libsteermd.a, which
 # `cargo test` alone does not produce.
 cargo build --lib --features hdf5
-cargo test --no-fail-fast --features hdf5
+# The parser fuzz run goes once, below, with its per-target summary shown.
+cargo test --no-fail-fast --features hdf5 -- --skip every_parser_survives_hostile_input
+# Fixed-seed, time-bounded mutation fuzzing of every parser (12 s per target
+# by default; STEERMD_FUZZ_SECONDS / STEERMD_FUZZ_SEED for longer runs).
+cargo test --features hdf5 --test fuzz_parsers -- --nocapture 2> >(grep -v '^steermd: warning: ' >&2)
 # The default build (no HDF5) refuses .h5 output with a clear error.
 cargo test --test cli
 # Long physics tests of the dynamics on villin (NVE dt² scaling and drift,

@@ -109,6 +109,18 @@ fn exact<T: Copy + std::fmt::Display>(
 }
 
 fn open<'a>(path: &Path, bytes: &'a [u8]) -> Result<npyz::NpyFile<&'a [u8]>> {
+    // npyz allocates the declared header length before reading it: refuse a
+    // header that claims more bytes than the file has.
+    if bytes.starts_with(b"\x93NUMPY") && data_offset(bytes) > bytes.len() {
+        return Err(Error::format(
+            path,
+            format!(
+                "not a valid .npy file: the header claims to end at byte {}, the file has {} bytes",
+                data_offset(bytes),
+                bytes.len()
+            ),
+        ));
+    }
     npyz::NpyFile::new(bytes)
         .map_err(|e| Error::format(path, format!("not a valid .npy file: {e}")))
 }
@@ -183,7 +195,7 @@ fn decode<T: NpyElement>(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<T
     Ok((shape, data))
 }
 
-/// Byte offset of the data in an `.npy` file whose header npyz accepted:
+/// Byte offset of the data in an `.npy` file, as its header declares it:
 /// magic (6), version (2), header length (2 bytes in format 1, 4 in 2 and
 /// 3), then the header.
 fn data_offset(bytes: &[u8]) -> usize {
