@@ -3,6 +3,7 @@
 
 mod analysis;
 mod forces;
+mod multiversion;
 mod neighbors;
 mod nn;
 mod qcp;

@@ -6,7 +6,7 @@
 //! leaf): the block walks the tree once, testing each node's box against all
 //! 32 queries at once (one SIMD lane per query, [`block`]); a leaf is then
 //! scanned only for the queries whose own bound admits it, 32 points per
-//! SIMD pass (AVX2+FMA when the CPU has it, [`dispatch`]). Arithmetic is f32
+//! SIMD pass (AVX-512 or AVX2+FMA when the CPU has them, [`multiversion!`](crate::backend::cpu::multiversion::multiversion)). Arithmetic is f32
 //! (f64 when squared distances could overflow f32) with rounding margins
 //! ([`scalar::Margin`]) that make every decision exact with respect to the
 //! f64 distances of the kernel contract; near-ties are settled in f64.
@@ -14,7 +14,6 @@
 //! so results are identical for any thread count.
 
 mod block;
-mod dispatch;
 mod knn;
 mod radius;
 mod scalar;

@@ -1,8 +1,8 @@
-//! Fixed-width f64 lanes, vectorisable `exp`/`ln`, and runtime ISA dispatch
-//! for the pair kernels.
+//! Fixed-width f64 lanes and vectorisable `exp`/`ln` for the pair kernels.
 //!
 //! Pair kernels work on [`Lanes`] (W = 8 f64) with straight-line code the
-//! compiler vectorises; [`multiversion!`] compiles a block worker for
+//! compiler vectorises;
+//! [`multiversion!`](crate::backend::cpu::multiversion::multiversion) compiles a block worker for
 //! AVX-512, AVX2 and the baseline. No fused multiply-add is ever requested
 //! explicitly (Rust never contracts `a * b + c`), so all three give bitwise
 //! the same results.
@@ -128,39 +128,6 @@ pub(super) fn exp(x: f64) -> f64 {
 pub(super) fn sum(a: &Lanes) -> f64 {
     ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
 }
-
-/// Define `fn $name<K: $bound>(args)` that runs `$body::<K>(args)` compiled
-/// for the best instruction set the CPU supports (AVX-512F, AVX2 + FMA, or
-/// the baseline). `$body` and everything it calls in the hot loop must be
-/// `#[inline(always)]` so that it is compiled with the caller's features.
-macro_rules! multiversion {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident<$K:ident: $bound:path>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:ident) => {
-        $(#[$meta])*
-        $vis fn $name<$K: $bound>($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn v4<$K: $bound>($($arg: $ty),*) $(-> $ret)? {
-                    $body::<$K>($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn v3<$K: $bound>($($arg: $ty),*) $(-> $ret)? {
-                    $body::<$K>($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports AVX-512F (checked just above).
-                    return unsafe { v4::<$K>($($arg),*) };
-                }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                    return unsafe { v3::<$K>($($arg),*) };
-                }
-            }
-            $body::<$K>($($arg),*)
-        }
-    };
-}
-pub(super) use multiversion;
 
 #[cfg(test)]
 mod tests {

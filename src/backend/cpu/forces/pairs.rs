@@ -628,14 +628,14 @@ fn block_body<K: PairKernel>(
     e_acc
 }
 
-super::lanes::multiversion! {
+crate::backend::cpu::multiversion::multiversion! {
     fn block_dispatch<K: PairKernel>(
         geo: &Geometry,
         k: &K,
         range: Range<usize>,
         buf: &mut BlockBuf,
         store: [&mut [f64]; 2],
-    ) -> Lanes => block_body
+    ) -> Lanes => block_body::<K>
 }
 
 /// Run one pass of kernel `k` over all blocks in parallel. `s` buffers are

@@ -12,9 +12,9 @@
 //! computed lower bound exceeds `ρ²` times that loses none of them.
 
 use super::block::{lanes, push_children, Block, Lanes, B};
-use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
 use super::tree::{KdTree, LEAF_SIZE};
+use crate::backend::cpu::multiversion::multiversion;
 use crate::outliers::kernels::sq_dist_f64;
 
 /// Per-thread state of the search.
@@ -54,14 +54,14 @@ pub(super) struct Job<'a, T> {
 multiversion! {
     /// The k nearest neighbours (self excluded) of the `len <= B` points at
     /// tree positions `first..`, rows of `dist` / `idx` in position order.
-    pub(super) fn knn_block<T>(
+    pub(super) fn knn_block<T: Scalar>(
         job: &Job<'_, T>,
         first: usize,
         len: usize,
         dist: &mut [f64],
         idx: &mut [u32],
         s: &mut Scratch<T>,
-    ) => knn_block_body
+    ) => knn_block_body::<T; FMA>
 }
 
 #[inline(always)]

@@ -6,10 +6,10 @@
 //! and the rare values in between are decided with [`sq_dist_f64`].
 
 use super::block::{lanes, le1, push_children, Block, Mask, B};
-use super::dispatch::multiversion;
 use super::scalar::{Margin, Scalar};
 use super::tree::{KdTree, Node, LEAF_SIZE};
 use super::union_find::UnionFind;
+use crate::backend::cpu::multiversion::multiversion;
 use crate::outliers::kernels::{sq_dist_f64, NO_ROOT};
 
 /// A radius query against one tree.
@@ -160,14 +160,14 @@ fn walk<T: Scalar, const FMA: bool>(
 multiversion! {
     /// Neighbour counts (self included, capped at `cap`) of the `len`
     /// points at tree positions `first..`, into `out` in position order.
-    pub(super) fn count_block<T>(
+    pub(super) fn count_block<T: Scalar>(
         rq: &Radius<'_, T>,
         cap: u32,
         first: usize,
         len: usize,
         out: &mut [u32],
         s: &mut Scratch<T>,
-    ) => count_block_body
+    ) => count_block_body::<T; FMA>
 }
 
 #[inline(always)]
@@ -269,13 +269,13 @@ impl<'a, T: Scalar> CoreTree<'a, T> {
 multiversion! {
     /// Union each of the `len` core points at tree positions `first..` with
     /// the core points at later positions within eps.
-    pub(super) fn components_block<T>(
+    pub(super) fn components_block<T: Scalar>(
         ct: &CoreTree<'_, T>,
         uf: &UnionFind,
         first: usize,
         len: usize,
         s: &mut Scratch<T>,
-    ) => components_block_body
+    ) => components_block_body::<T; FMA>
 }
 
 #[inline(always)]
@@ -318,14 +318,14 @@ multiversion! {
     /// For each query point `queries[l]`, the smallest `root` of the tree's
     /// points within eps (or [`NO_ROOT`]), into `out[l]`. `node_min[id]` is
     /// the smallest root in node `id`.
-    pub(super) fn border_block<T>(
+    pub(super) fn border_block<T: Scalar>(
         rq: &Radius<'_, T>,
         root: &[u32],
         node_min: &[u32],
         queries: &[u32],
         out: &mut [u32],
         s: &mut Scratch<T>,
-    ) => border_block_body
+    ) => border_block_body::<T; FMA>
 }
 
 #[inline(always)]

@@ -67,38 +67,7 @@ pub(super) fn bias_act(a: Lanes, bias: Lanes, act: Activation) -> Lanes {
     v
 }
 
-/// Define `fn name(args)` that runs `body` compiled for the best instruction
-/// set the CPU supports (AVX-512, AVX2 + FMA, or the baseline).
-macro_rules! multiversion {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$meta])*
-        $vis fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn v4($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn v3($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports AVX-512F (checked just above).
-                    return unsafe { v4($($arg),*) };
-                }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                    return unsafe { v3($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-pub(super) use multiversion;
+use crate::backend::cpu::multiversion::multiversion;
 
 multiversion! {
     /// `row[j] = act(row[j] + b[j % b.len()])` for rows of `b.len()` values.

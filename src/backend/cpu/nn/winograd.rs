@@ -11,8 +11,8 @@
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::simd::multiversion;
 use super::{with_scratch, OutPtr};
+use crate::backend::cpu::multiversion::multiversion;
 use crate::nn::kernels::{Activation, Conv2dShape};
 
 /// Scratch for one work item's transformed tiles (input and output), in bytes.
