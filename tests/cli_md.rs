@@ -177,6 +177,31 @@ fn energy_bad_inputs_are_clear_errors() {
     assert!(err.contains("nan.pdb") || err.contains("atom 0"), "{err}");
 }
 
+/// The prmtop-only builder flags are usage errors with `--system` (whose XML
+/// already fixes the nonbonded method, cutoff, constraints and solvent), not
+/// silently ignored.
+#[test]
+fn prmtop_only_flags_are_refused_with_a_system_xml() {
+    let c = case("ildn_obc_nocutoff");
+    let (xml, pdb) = (c.join("system.xml"), c.join("input.pdb"));
+    for flag in [
+        ["--cutoff", "0.9"],
+        ["--nonbonded", "cutoff-non-periodic"],
+        ["--constraints", "none"],
+        ["--implicit-solvent", "none"],
+    ] {
+        let mut args = vec!["energy", "--system", s(&xml), "--pdb", s(&pdb)];
+        args.extend(flag);
+        let o = steermd(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag:?}: {err}");
+        assert!(
+            err.contains(flag[0]) && err.contains("--system"),
+            "{flag:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn simulate_writes_trajectory_and_resumes_bitwise() {
     let c = case("ildn_obc_cutoff");

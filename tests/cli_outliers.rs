@@ -140,4 +140,8 @@ fn flags_of_the_other_method_are_rejected() {
     );
     run(&["--eps", "1.3"], "--method lof does not use --eps");
     run(&["--max-outliers", "9"], "--max-outliers");
+    run(
+        &["--min-samples", "5"],
+        "--method lof does not use --min-samples",
+    );
 }

@@ -319,6 +319,16 @@ fn configuration_errors_are_caught_before_any_work() {
     let e = parse(&base.replace("method = \"lof\"", "method = \"isolation-forest\"")).unwrap_err();
     assert!(e.to_string().contains("agent.method"), "{e}");
 
+    // A setting the chosen detector would ignore is an error, not a no-op.
+    let e = parse(&base.replace("method = \"lof\"", "method = \"dbscan\"")).unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("agent.n_neighbors, agent.n_outliers") && m.contains("\"lof\""),
+        "{e}"
+    );
+    let e = parse(&base.replace("method = \"lof\"", "method = \"lof\"\neps = 1.3")).unwrap_err();
+    assert!(e.to_string().contains("agent.eps only apply to"), "{e}");
+
     let e = parse(&base.replace(
         "copy_velocities_probability = 0.5",
         "copy_velocities_probability = 1.5",

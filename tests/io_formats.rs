@@ -366,6 +366,13 @@ fn dcd_truncated_corrupt_and_missing_files() {
     let mut cord = clean.clone();
     cord[4] = b'X';
     assert!(err_of(&cord).contains("CORD"));
+    // CHARMM fixed atoms (NAMNF, ICNTRL[8]; the header record's words start
+    // at byte 8): frames after the first hold only the free atoms, which
+    // steermd does not model, so the file is refused, naming the count.
+    let mut fixed = clean.clone();
+    fixed[8 + 4 * 8..8 + 4 * 9].copy_from_slice(&2i32.to_le_bytes());
+    let e = err_of(&fixed);
+    assert!(e.contains("2 fixed atoms is not supported"), "{e}");
     let e = read_dcd(dir.path().join("missing.dcd")).unwrap_err();
     assert!(
         matches!(e, Error::Io { .. }) && e.to_string().contains("missing.dcd"),

@@ -146,18 +146,20 @@ pub struct AgentSection {
     pub method: String,
     /// The agent sees the latest `last_n` frames of the whole ensemble.
     pub last_n: usize,
-    /// LOF neighbours.
-    #[serde(default = "default_neighbors")]
-    pub n_neighbors: usize,
-    /// LOF only: outliers taken (the most negative factors).
-    #[serde(default = "default_outliers")]
-    pub n_outliers: usize,
-    /// DBSCAN: radius (latent units); the starting radius of an adaptive search.
-    #[serde(default = "default_eps")]
-    pub eps: f64,
-    /// DBSCAN: core threshold.
-    #[serde(default = "default_min_samples")]
-    pub min_samples: usize,
+    /// LOF only (an error with `dbscan`): neighbours (default 20).
+    #[serde(default)]
+    pub n_neighbors: Option<usize>,
+    /// LOF only (an error with `dbscan`): outliers taken, the most negative
+    /// factors (default 50).
+    #[serde(default)]
+    pub n_outliers: Option<usize>,
+    /// DBSCAN only (an error with `lof`): radius, latent units; the starting
+    /// radius of an adaptive search (default 1.3).
+    #[serde(default)]
+    pub eps: Option<f64>,
+    /// DBSCAN only (an error with `lof`): core threshold (default 10).
+    #[serde(default)]
+    pub min_samples: Option<usize>,
     /// Adaptive DBSCAN: fewest outliers wanted (default 0 when only
     /// `max_outliers` is given). A range not reached is reported in the
     /// iteration summary, not fatal.
@@ -175,6 +177,61 @@ pub struct AgentSection {
     /// drawing Maxwell–Boltzmann ones.
     #[serde(default)]
     pub copy_velocities_probability: f64,
+}
+
+impl AgentSection {
+    /// LOF neighbours in effect (20 unless set).
+    pub fn n_neighbors(&self) -> usize {
+        self.n_neighbors.unwrap_or(20)
+    }
+
+    /// LOF outliers taken (50 unless set).
+    pub fn n_outliers(&self) -> usize {
+        self.n_outliers.unwrap_or(50)
+    }
+
+    /// DBSCAN radius in effect, latent units (1.3 unless set).
+    pub fn eps(&self) -> f64 {
+        self.eps.unwrap_or(1.3)
+    }
+
+    /// DBSCAN core threshold in effect (10 unless set).
+    pub fn min_samples(&self) -> usize {
+        self.min_samples.unwrap_or(10)
+    }
+
+    /// The settings given that the chosen method would silently ignore.
+    fn settings_of_the_other_method(&self) -> Option<String> {
+        let given = |names: &[(&str, bool)]| -> Vec<String> {
+            names
+                .iter()
+                .filter(|(_, set)| *set)
+                .map(|(n, _)| format!("agent.{n}"))
+                .collect()
+        };
+        let (ignored, other) = if self.method == "lof" {
+            let g = given(&[
+                ("eps", self.eps.is_some()),
+                ("min_samples", self.min_samples.is_some()),
+                ("min_outliers", self.min_outliers.is_some()),
+                ("max_outliers", self.max_outliers.is_some()),
+            ]);
+            (g, "dbscan")
+        } else {
+            let g = given(&[
+                ("n_neighbors", self.n_neighbors.is_some()),
+                ("n_outliers", self.n_outliers.is_some()),
+            ]);
+            (g, "lof")
+        };
+        (!ignored.is_empty()).then(|| {
+            format!(
+                "{} only apply to agent.method = \"{other}\", not \"{}\": remove them or change the method",
+                ignored.join(", "),
+                self.method
+            )
+        })
+    }
 }
 
 /// Outputs.
@@ -235,18 +292,6 @@ fn default_states() -> usize {
 }
 fn default_method() -> String {
     "lof".into()
-}
-fn default_neighbors() -> usize {
-    20
-}
-fn default_outliers() -> usize {
-    50
-}
-fn default_eps() -> f64 {
-    1.3
-}
-fn default_min_samples() -> usize {
-    10
 }
 fn default_true() -> bool {
     true
@@ -396,19 +441,17 @@ impl DriveConfig {
         if g.last_n < 2 {
             return bad(format!("agent.last_n = {} must be >= 2", g.last_n));
         }
-        if g.n_neighbors == 0 || g.n_outliers == 0 {
+        if let Some(e) = g.settings_of_the_other_method() {
+            return bad(e);
+        }
+        if g.n_neighbors() == 0 || g.n_outliers() == 0 {
             return bad("agent.n_neighbors and agent.n_outliers must be >= 1".into());
         }
-        let ranged = g.min_outliers.is_some() || g.max_outliers.is_some();
-        if g.method == "lof" && ranged {
-            return bad(
-                "agent.min_outliers/agent.max_outliers ask for adaptive DBSCAN: set agent.method = \"dbscan\" or remove them".into(),
-            );
-        }
-        if !positive(g.eps) || g.min_samples == 0 {
+        if !positive(g.eps()) || g.min_samples() == 0 {
             return bad(format!(
                 "agent DBSCAN settings: eps {} must be > 0 and min_samples {} >= 1",
-                g.eps, g.min_samples
+                g.eps(),
+                g.min_samples()
             ));
         }
         if let (Some(lo), Some(hi)) = (g.min_outliers, g.max_outliers) {
@@ -464,21 +507,21 @@ impl DriveConfig {
         if g.method == "dbscan" {
             if g.min_outliers.is_none() && g.max_outliers.is_none() {
                 return OutlierMethod::Dbscan {
-                    eps: g.eps,
-                    min_samples: g.min_samples,
+                    eps: g.eps(),
+                    min_samples: g.min_samples(),
                 };
             }
             OutlierMethod::AdaptiveDbscan(AdaptiveDbscanOptions {
-                eps: g.eps,
-                min_samples: g.min_samples,
+                eps: g.eps(),
+                min_samples: g.min_samples(),
                 min_outliers: g.min_outliers.unwrap_or(0),
                 max_outliers: g.max_outliers.unwrap_or(usize::MAX),
                 ..AdaptiveDbscanOptions::default()
             })
         } else {
             OutlierMethod::Lof {
-                n_neighbors: g.n_neighbors,
-                n_outliers: g.n_outliers,
+                n_neighbors: g.n_neighbors(),
+                n_outliers: g.n_outliers(),
             }
         }
     }

@@ -124,17 +124,23 @@ pub struct SystemArgs {
     /// Amber coordinates (inpcrd/rst7) for --prmtop.
     #[arg(long, requires = "prmtop")]
     pub inpcrd: Option<PathBuf>,
-    /// prmtop only: nonbonded method.
-    #[arg(long, value_enum, default_value = "no-cutoff")]
+    /// prmtop only (an error with --system, whose XML already fixes it):
+    /// nonbonded method.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "no-cutoff",
+        conflicts_with = "system"
+    )]
     pub nonbonded: NonbondedArg,
     /// prmtop only: nonbonded cutoff, nm.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, conflicts_with = "system")]
     pub cutoff: f64,
     /// prmtop only: constraints.
-    #[arg(long, value_enum, default_value = "h-bonds")]
+    #[arg(long, value_enum, default_value = "h-bonds", conflicts_with = "system")]
     pub constraints: ConstraintsArg,
     /// prmtop only: implicit solvent.
-    #[arg(long, value_enum, default_value = "obc2")]
+    #[arg(long, value_enum, default_value = "obc2", conflicts_with = "system")]
     pub implicit_solvent: ImplicitSolventArg,
 }
 
@@ -273,9 +279,10 @@ pub struct OutlierParams {
     /// starting radius of the adaptive search [default: 1.3].
     #[arg(long)]
     pub eps: Option<f64>,
-    /// DBSCAN core-point threshold (neighbours within eps, the point itself included).
-    #[arg(long, default_value_t = 10)]
-    pub min_samples: usize,
+    /// DBSCAN core-point threshold (neighbours within eps, the point itself
+    /// included) [default: 10].
+    #[arg(long)]
+    pub min_samples: Option<usize>,
     /// DBSCAN: search eps until at least this many points are noise
     /// (adaptive; --max-outliers defaults to unbounded).
     #[arg(long)]

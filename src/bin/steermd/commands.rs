@@ -170,6 +170,7 @@ pub fn embed(device: &Device, a: &EmbedArgs) -> Result<()> {
 const DEFAULT_K: usize = 20;
 const DEFAULT_N: usize = 10;
 const DEFAULT_EPS: f64 = 1.3;
+const DEFAULT_MIN_SAMPLES: usize = 10;
 
 /// Reject flags that the chosen method would ignore.
 pub fn check_outlier_flags(p: &OutlierParams) -> Result<()> {
@@ -177,6 +178,7 @@ pub fn check_outlier_flags(p: &OutlierParams) -> Result<()> {
     let stray: Vec<String> = match p.method {
         Method::Lof => [
             given(p.eps.is_some(), "--eps"),
+            given(p.min_samples.is_some(), "--min-samples"),
             given(p.min_outliers.is_some(), "--min-outliers"),
             given(p.max_outliers.is_some(), "--max-outliers"),
             given(p.accept_closest, "--accept-closest"),
@@ -229,6 +231,7 @@ pub fn find_outliers(
 ) -> Result<(Vec<usize>, Option<Vec<f64>>, String)> {
     check_outlier_flags(p)?;
     let eps = p.eps.unwrap_or(DEFAULT_EPS);
+    let min_samples = p.min_samples.unwrap_or(DEFAULT_MIN_SAMPLES);
     match p.method {
         Method::Lof => {
             let k = p.k.unwrap_or(DEFAULT_K);
@@ -237,10 +240,10 @@ pub fn find_outliers(
             Ok((idx, Some(scores), format!("LOF k={k}")))
         }
         Method::Dbscan if p.min_outliers.is_none() && p.max_outliers.is_none() => {
-            let r = outliers::dbscan(device, points, dim, eps, p.min_samples)?;
+            let r = outliers::dbscan(device, points, dim, eps, min_samples)?;
             let how = format!(
                 "DBSCAN eps={eps} min_samples={}, {} cluster(s)",
-                p.min_samples, r.n_clusters
+                min_samples, r.n_clusters
             );
             Ok((r.noise(), None, how))
         }
@@ -251,7 +254,7 @@ pub fn find_outliers(
             );
             let opts = AdaptiveDbscanOptions {
                 eps,
-                min_samples: p.min_samples,
+                min_samples,
                 min_outliers: lo,
                 max_outliers: hi,
                 ..AdaptiveDbscanOptions::default()
@@ -279,7 +282,7 @@ pub fn find_outliers(
             let how = format!(
                 "adaptive DBSCAN settled on eps={} min_samples={} after {} attempt(s), range {range} {}",
                 r.eps,
-                p.min_samples,
+                min_samples,
                 r.attempts,
                 if r.reached { "reached" } else { "not reached" }
             );
