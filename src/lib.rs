@@ -21,6 +21,7 @@ pub mod analysis;
 pub mod backend;
 pub mod capi;
 pub mod drive;
+mod elements;
 pub mod error;
 pub mod forcefield;
 pub mod frames;

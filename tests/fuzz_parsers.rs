@@ -194,8 +194,16 @@ fn targets() -> Vec<Target> {
     vec![
         Target {
             name: "pdb",
-            seeds: vec![text_seed("villin.pdb", "input.pdb")],
-            parse: |p| steermd::io::read_pdb(p).map(|_| ()).or_else(err),
+            seeds: vec![
+                text_seed("villin.pdb", "input.pdb"),
+                text_seed("pdb_variants/variants.pdb", "input.pdb"),
+            ],
+            parse: |p| {
+                steermd::io::read_pdb_models(p)
+                    .and_then(|_| steermd::io::read_pdb_positions(p))
+                    .map(|_| ())
+                    .or_else(err)
+            },
         },
         Target {
             name: "dcd",

@@ -22,6 +22,7 @@ fn topology(n: usize) -> Topology {
                 res_name: "ALA".into(),
                 res_seq: (i / 5) as i32 + 1,
                 chain: 'A',
+                insertion_code: ' ',
                 element: names[i % 5][..1].to_string(),
             })
             .collect(),

@@ -15,4 +15,4 @@ pub use dcd::{
 };
 pub use h5::write_contact_maps_h5;
 pub use npy::{read_npy, read_npy_f32_lossless, write_npy, NpyElement};
-pub use pdb::{read_pdb, read_pdb_positions, write_pdb, Atom, Topology};
+pub use pdb::{read_pdb, read_pdb_models, read_pdb_positions, write_pdb, Atom, Topology};

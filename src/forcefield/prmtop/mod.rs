@@ -18,6 +18,7 @@ pub use build::{Constraints, ImplicitSolvent, PrmtopOptions};
 pub use inpcrd::{parse_inpcrd, read_inpcrd, Inpcrd};
 
 use super::system::BoxVectors;
+use crate::elements::symbol_of_atomic_number;
 use crate::error::{Error, Result};
 use crate::io::{Atom, Topology};
 
@@ -324,18 +325,6 @@ fn split_sections(text: &str, path: &Path) -> Result<Split> {
     Ok((version, title.unwrap_or_default(), sections))
 }
 
-/// Element symbols by atomic number (1..=116, as OpenMM's element table).
-const ELEMENTS: [&str; 116] = [
-    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl",
-    "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
-    "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In",
-    "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb",
-    "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl",
-    "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm", "Bk",
-    "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh",
-    "Fl", "Mc", "Lv",
-];
-
 impl Prmtop {
     /// The section named `flag`, if present.
     pub fn section(&self, flag: &str) -> Option<&PrmtopSection> {
@@ -362,9 +351,8 @@ impl Prmtop {
             .map(|i| match &p.atomic_numbers {
                 Some(z) => usize::try_from(z[i])
                     .ok()
-                    .and_then(|z| z.checked_sub(1))
-                    .and_then(|k| ELEMENTS.get(k))
-                    .map_or(String::new(), |s| s.to_string()),
+                    .and_then(symbol_of_atomic_number)
+                    .map_or(String::new(), str::to_string),
                 None => guess_element(&p.atom_names[i]),
             })
             .collect()
@@ -385,6 +373,7 @@ impl Prmtop {
                     res_name: p.res_labels[p.atom_res[i]].clone(),
                     res_seq: i32::try_from(p.atom_res[i] + 1).unwrap_or(i32::MAX),
                     chain: 'A',
+                    insertion_code: ' ',
                     element,
                 })
                 .collect(),
