@@ -288,7 +288,7 @@ fn copy_in(n: usize, src: *const f64, len: usize, arg: &str) -> Result<Vec<[f64;
     }
     if len != 3 * n {
         return Err(Error::Shape(format!(
-            "{arg}: {len} values for {n} atoms (need {})",
+            "argument '{arg}' holds {len} values but {} are needed for {n} atoms",
             3 * n
         ))
         .into());
