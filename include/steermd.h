@@ -211,7 +211,9 @@ enum steermd_status steermd_topology_n_atoms(const struct steermd_topology *top,
 
  `*n_selected` receives the number of matching atoms. Their 0-based indices
  are written to `indices` (capacity `capacity` elements); pass `indices =
- NULL` and `capacity = 0` to query the count only. Fails when no atom matches.
+ NULL` and `capacity = 0` to query the count only. Fails when no atom
+ matches; a `capacity` below the count fails with `STEERMD_ERR_SHAPE`,
+ `indices` untouched and `*n_selected` still set to the count.
 
  # Safety
  `top` a valid handle; `names` NUL-terminated; `indices` NULL or valid for
