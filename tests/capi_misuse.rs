@@ -1410,3 +1410,160 @@ fn threads_keep_their_own_errors() {
         assert!(t == s, "thread {i} differs from the single-threaded run: statuses {:?} vs {:?}, messages {:?} vs {:?}", t.statuses, s.statuses, t.messages, s.messages);
     }
 }
+
+/// Zero and degenerate sizes give a status (never a caught panic, which
+/// would be `STEERMD_ERR_INTERNAL`).
+#[test]
+fn degenerate_sizes_give_a_status_not_a_panic() {
+    let _serial = serial();
+    let fx = Fx::new();
+    let mut results = Vec::new();
+    let x = vec![0f32; fx.input_size];
+    let mut z = vec![0f32; fx.latent_dim];
+    let mut f32s = vec![0f32; 1000];
+    let mut f64s = vec![0f64; 100];
+    let mut i64s = vec![0i64; 100];
+    let mut k = 0usize;
+    // SAFETY: every buffer is valid for the length passed; handles are live.
+    unsafe {
+        results.push((
+            "embed batch 0",
+            steermd_encoder_embed(fx.enc, x.as_ptr(), 0, 0, z.as_mut_ptr(), 0),
+        ));
+        results.push((
+            "gather n_sel 0",
+            steermd_trajectory_gather(fx.traj, fx.ca.as_ptr(), 0, f32s.as_mut_ptr(), 0),
+        ));
+        results.push((
+            "select empty names",
+            steermd_topology_select(fx.top, cs(" , ").as_ptr(), ptr::null_mut(), 0, &mut k),
+        ));
+        results.push((
+            "lof n_neighbors = n",
+            steermd_lof(fx.points.as_ptr(), 5, 4, 5, f64s.as_mut_ptr(), 5),
+        ));
+        results.push((
+            "lof n 1",
+            steermd_lof(fx.points.as_ptr(), 1, 4, 1, f64s.as_mut_ptr(), 1),
+        ));
+        results.push((
+            "top_outliers count 0",
+            steermd_top_outliers(fx.scores.as_ptr(), 90, 0, i64s.as_mut_ptr(), 0, &mut k),
+        ));
+        results.push((
+            "top_outliers n 0",
+            steermd_top_outliers(fx.scores.as_ptr(), 0, 3, i64s.as_mut_ptr(), 3, &mut k),
+        ));
+        results.push((
+            "dbscan min_samples 0",
+            steermd_dbscan(
+                fx.points.as_ptr(),
+                90,
+                4,
+                0.5,
+                0,
+                i64s.as_mut_ptr(),
+                90,
+                ptr::null_mut(),
+            ),
+        ));
+        results.push((
+            "dbscan eps NaN",
+            steermd_dbscan(
+                fx.points.as_ptr(),
+                90,
+                4,
+                f64::NAN,
+                5,
+                i64s.as_mut_ptr(),
+                90,
+                ptr::null_mut(),
+            ),
+        ));
+        results.push((
+            "contact cutoff -1",
+            steermd_contact_maps(
+                fx.xyz.as_ptr(),
+                2,
+                5,
+                ptr::null(),
+                -1.0,
+                f32s.as_mut_ptr().cast(),
+                50,
+            ),
+        ));
+        results.push((
+            "contact boxes 0",
+            steermd_contact_maps(
+                fx.xyz.as_ptr(),
+                2,
+                5,
+                [0f32; 6].as_ptr(),
+                0.8,
+                f32s.as_mut_ptr().cast(),
+                50,
+            ),
+        ));
+        results.push((
+            "rmsd 1 atom",
+            steermd_rmsd(
+                fx.reference.as_ptr(),
+                fx.xyz.as_ptr(),
+                1,
+                1,
+                f32s.as_mut_ptr(),
+                1,
+            ),
+        ));
+        results.push((
+            "temperature NaN",
+            steermd_simulation_set_velocities_to_temperature(fx.sim, f64::NAN, 1),
+        ));
+        results.push((
+            "temperature -1",
+            steermd_simulation_set_velocities_to_temperature(fx.sim, -1.0, 1),
+        ));
+        results.push((
+            "minimize tol NaN",
+            steermd_simulation_minimize(fx.sim, f64::NAN, 2, ptr::null_mut()),
+        ));
+        results.push((
+            "minimize tol -1",
+            steermd_simulation_minimize(fx.sim, -1.0, 2, ptr::null_mut()),
+        ));
+        results.push(("step 0", steermd_simulation_step(fx.sim, 0)));
+        results.push((
+            "dcd interval 0",
+            steermd_simulation_add_dcd_reporter(fx.sim, fx.tmp("z.dcd").as_ptr(), 0),
+        ));
+        results.push((
+            "load missing checkpoint",
+            steermd_simulation_load_checkpoint(fx.sim, fx.tmp("none.chk").as_ptr()),
+        ));
+        let (xml, pdb) = xml_case();
+        for (what, tweak) in [
+            (
+                "dt NaN",
+                (|o: &mut steermd_integrator_options| o.dt_ps = f64::NAN) as fn(&mut _),
+            ),
+            ("dt -1", |o| o.dt_ps = -1.0),
+            ("dt 0", |o| o.dt_ps = 0.0),
+            ("temperature -5", |o| o.temperature_k = -5.0),
+            ("friction NaN", |o| o.friction_per_ps = f64::NAN),
+            ("tolerance 0", |o| o.constraint_tolerance = 0.0),
+            ("kind 7", |o| o.kind = 7),
+        ] {
+            let mut o = default_options();
+            tweak(&mut o);
+            let mut s = ptr::null_mut();
+            let st = steermd_simulation_create_xml(xml.as_ptr(), pdb.as_ptr(), &o, &mut s);
+            results.push((what, st));
+            steermd_simulation_free(s);
+        }
+    }
+    let panics: Vec<_> = results
+        .iter()
+        .filter(|(_, s)| *s == STEERMD_ERR_INTERNAL)
+        .collect();
+    assert!(panics.is_empty(), "caught panics: {panics:?}");
+}
