@@ -19,6 +19,8 @@ module steermd
   integer(c_int), parameter :: STEERMD_ERR_MODEL = -7
   integer(c_int), parameter :: STEERMD_ERR_BACKEND = -8
   integer(c_int), parameter :: STEERMD_ERR_UNSTABLE = -9
+  integer(c_int), parameter :: STEERMD_ERR_INVALID_HANDLE = -10
+  integer(c_int), parameter :: STEERMD_ERR_INTERNAL = -99
 
   !> Integrator kinds (steermd_integrator_options%kind).
   integer(c_int), parameter :: STEERMD_LANGEVIN_MIDDLE = 0
@@ -41,7 +43,6 @@ module steermd
     integer(c_int) :: constraints           ! 0 none, 1 H bonds, 2 all bonds
     integer(c_int) :: implicit_solvent      ! 0 none, 1 OBC2
   end type
-  integer(c_int), parameter :: STEERMD_ERR_INTERNAL = -99
 
   interface
     function strlen(s) bind(C, name="strlen")

@@ -53,6 +53,11 @@ typedef enum steermd_status {
    */
   STEERMD_ERR_UNSTABLE = -9,
   /*
+   A handle argument is not a live handle of the expected type: already
+   freed, never created by steermd, or a handle of another type.
+   */
+  STEERMD_ERR_INVALID_HANDLE = -10,
+  /*
    An internal error (a caught panic); please report it.
    */
   STEERMD_ERR_INTERNAL = -99,
@@ -175,10 +180,12 @@ enum steermd_status steermd_encoder_embed(const struct steermd_encoder *enc,
                                           size_t latent_len);
 
 /*
- Release an encoder. NULL is ignored.
+ Release an encoder. NULL is ignored; a pointer that is not a live
+ encoder handle (e.g. one already freed) is left alone and reported through
+ `steermd_last_error_message`.
 
  # Safety
- `enc` must be NULL or a handle not yet freed.
+ `enc` must not be in use by another thread.
  */
 void steermd_encoder_free(struct steermd_encoder *enc);
 
@@ -204,7 +211,9 @@ enum steermd_status steermd_topology_n_atoms(const struct steermd_topology *top,
 
  `*n_selected` receives the number of matching atoms. Their 0-based indices
  are written to `indices` (capacity `capacity` elements); pass `indices =
- NULL` and `capacity = 0` to query the count only. Fails when no atom matches.
+ NULL` and `capacity = 0` to query the count only. Fails when no atom
+ matches; a `capacity` below the count fails with `STEERMD_ERR_SHAPE`,
+ `indices` untouched and `*n_selected` still set to the count.
 
  # Safety
  `top` a valid handle; `names` NUL-terminated; `indices` NULL or valid for
@@ -227,10 +236,12 @@ enum steermd_status steermd_topology_coordinates(const struct steermd_topology *
                                                  size_t len);
 
 /*
- Release a topology. NULL is ignored.
+ Release a topology. NULL is ignored; a pointer that is not a live
+ topology handle (e.g. one already freed) is left alone and reported
+ through `steermd_last_error_message`.
 
  # Safety
- `top` must be NULL or a handle not yet freed.
+ `top` must not be in use by another thread.
  */
 void steermd_topology_free(struct steermd_topology *top);
 
@@ -267,10 +278,12 @@ enum steermd_status steermd_trajectory_gather(const struct steermd_trajectory *t
                                               size_t len);
 
 /*
- Release a trajectory. NULL is ignored.
+ Release a trajectory. NULL is ignored; a pointer that is not a live
+ trajectory handle (e.g. one already freed) is left alone and reported
+ through `steermd_last_error_message`.
 
  # Safety
- `traj` must be NULL or a handle not yet freed.
+ `traj` must not be in use by another thread.
  */
 void steermd_trajectory_free(struct steermd_trajectory *traj);
 
@@ -560,10 +573,13 @@ enum steermd_status steermd_simulation_load_checkpoint(struct steermd_simulation
                                                        const char *path);
 
 /*
- Release a simulation (flushing its reporters). NULL is ignored.
+ Release a simulation, flushing its reporters. NULL is ignored; a pointer
+ that is not a live simulation handle (e.g. one already freed) is left alone
+ and reported through `steermd_last_error_message`, as is a failed flush
+ (the simulation is released all the same).
 
  # Safety
- `sim` must be NULL or a handle not yet freed.
+ `sim` must not be in use by another thread.
  */
 void steermd_simulation_free(struct steermd_simulation *sim);
 

@@ -3,7 +3,8 @@
 use std::ffi::c_char;
 use std::path::Path;
 
-use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status};
+use super::handles::{get, register, release, Handle};
+use super::status::{buffer_len, c_str, guard, in_slice, null, out_slice, steermd_status};
 use crate::backend::Device;
 use crate::error::Error;
 use crate::nn::Encoder;
@@ -11,6 +12,10 @@ use crate::nn::Encoder;
 /// A loaded encoder (weights + configuration).
 pub struct steermd_encoder {
     encoder: Encoder,
+}
+
+impl Handle for steermd_encoder {
+    const NAME: &'static str = "steermd_encoder";
 }
 
 /// Load an encoder from a model directory holding `config.json` and
@@ -32,7 +37,7 @@ pub unsafe extern "C" fn steermd_encoder_load(
         let dir = unsafe { c_str(dir, "dir") }?;
         let encoder = Encoder::load(Path::new(dir))?;
         // SAFETY: `out` is non-null and writable per the caller contract.
-        unsafe { *out = Box::into_raw(Box::new(steermd_encoder { encoder })) };
+        unsafe { *out = register(steermd_encoder { encoder }) };
         Ok(())
     })
 }
@@ -51,7 +56,7 @@ pub unsafe extern "C" fn steermd_encoder_shape(
 ) -> steermd_status {
     guard(|| {
         // SAFETY: caller contract above.
-        let e = &unsafe { enc.as_ref() }.ok_or_else(|| null("enc"))?.encoder;
+        let e = &unsafe { get(enc, "enc") }?.encoder;
         // SAFETY: caller contract above (NULL allowed).
         if let Some(v) = unsafe { input_size.as_mut() } {
             *v = e.input_shape().iter().product();
@@ -82,16 +87,27 @@ pub unsafe extern "C" fn steermd_encoder_embed(
 ) -> steermd_status {
     guard(|| {
         // SAFETY: caller contract above.
-        let e = &unsafe { enc.as_ref() }.ok_or_else(|| null("enc"))?.encoder;
+        let e = &unsafe { get(enc, "enc") }?.encoder;
         let per: usize = e.input_shape().iter().product();
-        if batch.checked_mul(per) != Some(input_len) {
+        let (Some(needed_in), Some(needed_out)) =
+            (batch.checked_mul(per), batch.checked_mul(e.latent_dim()))
+        else {
+            return Err(Error::Shape(format!("batch {batch} overflows")).into());
+        };
+        if input_len != needed_in {
             return Err(Error::Shape(format!(
-                "input holds {input_len} floats but batch {batch} x input size {per} are needed"
+                "argument 'input' holds {input_len} floats but batch {batch} x input size {per} = {needed_in} are needed"
             ))
             .into());
         }
         // SAFETY: caller contract above.
         let x = unsafe { in_slice(input, input_len, "input") }?;
+        if latent.is_null() {
+            return Err(null("latent"));
+        }
+        if latent_len < needed_out {
+            return Err(buffer_len("latent", latent_len, needed_out));
+        }
         let z = e.embed(&Device::Cpu, x, batch)?;
         // SAFETY: caller contract above.
         unsafe { out_slice(latent, latent_len, z.len(), "latent") }?.copy_from_slice(&z);
@@ -99,14 +115,17 @@ pub unsafe extern "C" fn steermd_encoder_embed(
     })
 }
 
-/// Release an encoder. NULL is ignored.
+/// Release an encoder. NULL is ignored; a pointer that is not a live
+/// encoder handle (e.g. one already freed) is left alone and reported through
+/// `steermd_last_error_message`.
 ///
 /// # Safety
-/// `enc` must be NULL or a handle not yet freed.
+/// `enc` must not be in use by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn steermd_encoder_free(enc: *mut steermd_encoder) {
-    if !enc.is_null() {
-        // SAFETY: created by Box::into_raw in steermd_encoder_load, freed once.
-        drop(unsafe { Box::from_raw(enc) });
-    }
+    let _ = guard(|| {
+        // SAFETY: caller contract above.
+        unsafe { release(enc, "enc") }?;
+        Ok(())
+    });
 }

@@ -3,6 +3,7 @@
 use std::ffi::c_char;
 use std::path::Path;
 
+use super::handles::{get, register, release, Handle};
 use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status};
 use crate::frames::Frames;
 use crate::io::{dcd, pdb};
@@ -16,6 +17,14 @@ pub struct steermd_topology {
 /// A trajectory: frames of coordinates (nm) and optional periodic boxes (nm).
 pub struct steermd_trajectory {
     frames: Frames,
+}
+
+impl Handle for steermd_topology {
+    const NAME: &'static str = "steermd_topology";
+}
+
+impl Handle for steermd_trajectory {
+    const NAME: &'static str = "steermd_trajectory";
 }
 
 /// Read a PDB file (first model). On success `*out` receives a handle to be
@@ -35,9 +44,9 @@ pub unsafe extern "C" fn steermd_topology_read_pdb(
         // SAFETY: caller contract above.
         let path = unsafe { c_str(path, "path") }?;
         let (topology, frames) = pdb::read_pdb(Path::new(path))?;
-        let handle = Box::new(steermd_topology { topology, frames });
+        let handle = register(steermd_topology { topology, frames });
         // SAFETY: `out` is non-null and writable per the caller contract.
-        unsafe { *out = Box::into_raw(handle) };
+        unsafe { *out = handle };
         Ok(())
     })
 }
@@ -53,7 +62,7 @@ pub unsafe extern "C" fn steermd_topology_n_atoms(
 ) -> steermd_status {
     guard(|| {
         // SAFETY: caller contract above.
-        let top = unsafe { top.as_ref() }.ok_or_else(|| null("top"))?;
+        let top = unsafe { get(top, "top") }?;
         // SAFETY: caller contract above.
         let n = unsafe { n_atoms.as_mut() }.ok_or_else(|| null("n_atoms"))?;
         *n = top.topology.atoms.len();
@@ -65,7 +74,9 @@ pub unsafe extern "C" fn steermd_topology_n_atoms(
 ///
 /// `*n_selected` receives the number of matching atoms. Their 0-based indices
 /// are written to `indices` (capacity `capacity` elements); pass `indices =
-/// NULL` and `capacity = 0` to query the count only. Fails when no atom matches.
+/// NULL` and `capacity = 0` to query the count only. Fails when no atom
+/// matches; a `capacity` below the count fails with `STEERMD_ERR_SHAPE`,
+/// `indices` untouched and `*n_selected` still set to the count.
 ///
 /// # Safety
 /// `top` a valid handle; `names` NUL-terminated; `indices` NULL or valid for
@@ -80,7 +91,7 @@ pub unsafe extern "C" fn steermd_topology_select(
 ) -> steermd_status {
     guard(|| {
         // SAFETY: caller contract above.
-        let top = unsafe { top.as_ref() }.ok_or_else(|| null("top"))?;
+        let top = unsafe { get(top, "top") }?;
         // SAFETY: caller contract above.
         let names = unsafe { c_str(names, "names") }?;
         // SAFETY: caller contract above.
@@ -114,7 +125,7 @@ pub unsafe extern "C" fn steermd_topology_coordinates(
 ) -> steermd_status {
     guard(|| {
         // SAFETY: caller contract above.
-        let top = unsafe { top.as_ref() }.ok_or_else(|| null("top"))?;
+        let top = unsafe { get(top, "top") }?;
         let src = top.frames.frame(0);
         // SAFETY: caller contract above.
         unsafe { out_slice(xyz, len, src.len(), "xyz") }?.copy_from_slice(src);
@@ -122,16 +133,19 @@ pub unsafe extern "C" fn steermd_topology_coordinates(
     })
 }
 
-/// Release a topology. NULL is ignored.
+/// Release a topology. NULL is ignored; a pointer that is not a live
+/// topology handle (e.g. one already freed) is left alone and reported
+/// through `steermd_last_error_message`.
 ///
 /// # Safety
-/// `top` must be NULL or a handle not yet freed.
+/// `top` must not be in use by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn steermd_topology_free(top: *mut steermd_topology) {
-    if !top.is_null() {
-        // SAFETY: created by Box::into_raw in steermd_topology_read_pdb, freed once.
-        drop(unsafe { Box::from_raw(top) });
-    }
+    let _ = guard(|| {
+        // SAFETY: caller contract above.
+        unsafe { release(top, "top") }?;
+        Ok(())
+    });
 }
 
 /// Read a DCD trajectory (coordinates converted from Å to nm). On success
@@ -152,7 +166,7 @@ pub unsafe extern "C" fn steermd_trajectory_read_dcd(
         let path = unsafe { c_str(path, "path") }?;
         let frames = dcd::read_dcd(Path::new(path))?;
         // SAFETY: `out` is non-null and writable per the caller contract.
-        unsafe { *out = Box::into_raw(Box::new(steermd_trajectory { frames })) };
+        unsafe { *out = register(steermd_trajectory { frames }) };
         Ok(())
     })
 }
@@ -169,7 +183,7 @@ pub unsafe extern "C" fn steermd_trajectory_shape(
 ) -> steermd_status {
     guard(|| {
         // SAFETY: caller contract above.
-        let t = unsafe { traj.as_ref() }.ok_or_else(|| null("traj"))?;
+        let t = unsafe { get(traj, "traj") }?;
         // SAFETY: caller contract above (NULL allowed).
         if let Some(n) = unsafe { n_frames.as_mut() } {
             *n = t.frames.n_frames();
@@ -197,7 +211,7 @@ pub unsafe extern "C" fn steermd_trajectory_gather(
 ) -> steermd_status {
     guard(|| {
         // SAFETY: caller contract above.
-        let t = unsafe { traj.as_ref() }.ok_or_else(|| null("traj"))?;
+        let t = unsafe { get(traj, "traj") }?;
         // SAFETY: caller contract above.
         let sel = unsafe { in_slice(selection, n_sel, "selection") }?;
         let coords = t.frames.gather(sel)?;
@@ -207,14 +221,17 @@ pub unsafe extern "C" fn steermd_trajectory_gather(
     })
 }
 
-/// Release a trajectory. NULL is ignored.
+/// Release a trajectory. NULL is ignored; a pointer that is not a live
+/// trajectory handle (e.g. one already freed) is left alone and reported
+/// through `steermd_last_error_message`.
 ///
 /// # Safety
-/// `traj` must be NULL or a handle not yet freed.
+/// `traj` must not be in use by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn steermd_trajectory_free(traj: *mut steermd_trajectory) {
-    if !traj.is_null() {
-        // SAFETY: created by Box::into_raw in steermd_trajectory_read_dcd, freed once.
-        drop(unsafe { Box::from_raw(traj) });
-    }
+    let _ = guard(|| {
+        // SAFETY: caller contract above.
+        unsafe { release(traj, "traj") }?;
+        Ok(())
+    });
 }

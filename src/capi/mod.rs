@@ -6,6 +6,15 @@
 //!   [`steermd_last_error_message`] says what went wrong, on this thread.
 //! - Objects are opaque handles created by `steermd_<object>_<verb>` and
 //!   released by `steermd_<object>_free` (null-safe).
+//! - Live handles are recorded in a process-wide registry, and a handle
+//!   argument is checked there before it is touched: a freed pointer, one
+//!   steermd never created, or a handle of another type gives
+//!   [`steermd_status::STEERMD_ERR_INVALID_HANDLE`]. The free functions return
+//!   nothing; they set the last error like any call (empty on success or
+//!   NULL), so a double free is a no-op that leaves a message. Detection is
+//!   best effort: a new handle may reuse a freed one's address.
+//! - Distinct handles may be used from different threads at once; one handle
+//!   must not be used, or freed, by two threads at the same time.
 //! - Output buffers are owned by the caller, whose length (in elements) is
 //!   passed in and checked before anything is written.
 //! - No Rust panic crosses the boundary: every body runs under
@@ -15,6 +24,7 @@
 #![allow(non_camel_case_types)]
 
 mod encoder;
+mod handles;
 mod io;
 mod kernels;
 mod simulation;

@@ -8,6 +8,7 @@
 use std::ffi::c_char;
 use std::path::{Path, PathBuf};
 
+use super::handles::{get_mut, register, release, Handle};
 use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status, CError};
 use crate::backend::Device;
 use crate::error::Error;
@@ -19,6 +20,10 @@ use crate::integrate::{DcdReporter, Integrator, Simulation, SimulationOptions};
 /// A simulation: system, state and integrator.
 pub struct steermd_simulation {
     sim: Simulation,
+}
+
+impl Handle for steermd_simulation {
+    const NAME: &'static str = "steermd_simulation";
 }
 
 /// How a simulation integrates; fill with `steermd_integrator_options_default`.
@@ -181,7 +186,7 @@ fn create(
         sim.set_velocities(v)?;
     }
     // SAFETY: `out` is non-null and writable per the public callers' contract.
-    unsafe { *out = Box::into_raw(Box::new(steermd_simulation { sim })) };
+    unsafe { *out = register(steermd_simulation { sim }) };
     Ok(())
 }
 
@@ -243,13 +248,13 @@ pub unsafe extern "C" fn steermd_simulation_create_prmtop(
     })
 }
 
-/// Borrow a simulation handle mutably.
+/// Borrow a simulation handle mutably (checked against the handle registry).
 ///
 /// # Safety
-/// `sim` must be NULL or a live handle not used concurrently.
+/// `sim` must not be used or freed by another thread during the call.
 unsafe fn handle<'a>(sim: *mut steermd_simulation) -> Result<&'a mut Simulation, CError> {
     // SAFETY: caller contract above.
-    Ok(&mut unsafe { sim.as_mut() }.ok_or_else(|| null("sim"))?.sim)
+    Ok(&mut unsafe { get_mut(sim, "sim") }?.sim)
 }
 
 /// Number of atoms, written to `*n_atoms`.
@@ -278,9 +283,12 @@ fn copy_out(src: &[[f64; 3]], dst: *mut f64, len: usize, arg: &str) -> Result<()
 }
 
 fn copy_in(n: usize, src: *const f64, len: usize, arg: &str) -> Result<Vec<[f64; 3]>, CError> {
+    if src.is_null() {
+        return Err(null(arg));
+    }
     if len != 3 * n {
         return Err(Error::Shape(format!(
-            "{arg}: {len} values for {n} atoms (need {})",
+            "argument '{arg}' holds {len} values but {} are needed for {n} atoms",
             3 * n
         ))
         .into());
@@ -552,17 +560,20 @@ pub unsafe extern "C" fn steermd_simulation_load_checkpoint(
     })
 }
 
-/// Release a simulation (flushing its reporters). NULL is ignored.
+/// Release a simulation, flushing its reporters. NULL is ignored; a pointer
+/// that is not a live simulation handle (e.g. one already freed) is left alone
+/// and reported through `steermd_last_error_message`, as is a failed flush
+/// (the simulation is released all the same).
 ///
 /// # Safety
-/// `sim` must be NULL or a handle not yet freed.
+/// `sim` must not be in use by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn steermd_simulation_free(sim: *mut steermd_simulation) {
-    if !sim.is_null() {
-        // SAFETY: created by Box::into_raw in `create`, freed once.
-        let mut h = unsafe { Box::from_raw(sim) };
-        // Errors cannot be reported from a destructor; a failed flush is
-        // visible as a short trajectory file.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.sim.finish_reporters()));
-    }
+    let _ = guard(|| {
+        // SAFETY: caller contract above.
+        match unsafe { release(sim, "sim") }? {
+            Some(mut h) => Ok(h.sim.finish_reporters()?),
+            None => Ok(()),
+        }
+    });
 }

@@ -31,8 +31,57 @@ pub enum steermd_status {
     STEERMD_ERR_BACKEND = -8,
     /// A simulation became unstable (non-finite or absurd state, constraint failure).
     STEERMD_ERR_UNSTABLE = -9,
+    /// A handle argument is not a live handle of the expected type: already
+    /// freed, never created by steermd, or a handle of another type.
+    STEERMD_ERR_INVALID_HANDLE = -10,
     /// An internal error (a caught panic); please report it.
     STEERMD_ERR_INTERNAL = -99,
+}
+
+impl steermd_status {
+    /// Every status code, for looking a code up by value.
+    pub const ALL: [steermd_status; 12] = {
+        use steermd_status::*;
+        [
+            STEERMD_OK,
+            STEERMD_ERR_NULL_POINTER,
+            STEERMD_ERR_INVALID_ARGUMENT,
+            STEERMD_ERR_SHAPE,
+            STEERMD_ERR_NON_FINITE,
+            STEERMD_ERR_IO,
+            STEERMD_ERR_FORMAT,
+            STEERMD_ERR_MODEL,
+            STEERMD_ERR_BACKEND,
+            STEERMD_ERR_UNSTABLE,
+            STEERMD_ERR_INVALID_HANDLE,
+            STEERMD_ERR_INTERNAL,
+        ]
+    };
+
+    /// The status whose code is `code`, if any.
+    pub fn from_code(code: i32) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| *s as i32 == code)
+    }
+
+    /// The variant's name, e.g. `"STEERMD_ERR_SHAPE"` (an exhaustive match, so
+    /// a new status cannot lack one).
+    pub fn name(self) -> &'static CStr {
+        use steermd_status::*;
+        match self {
+            STEERMD_OK => c"STEERMD_OK",
+            STEERMD_ERR_NULL_POINTER => c"STEERMD_ERR_NULL_POINTER",
+            STEERMD_ERR_INVALID_ARGUMENT => c"STEERMD_ERR_INVALID_ARGUMENT",
+            STEERMD_ERR_SHAPE => c"STEERMD_ERR_SHAPE",
+            STEERMD_ERR_NON_FINITE => c"STEERMD_ERR_NON_FINITE",
+            STEERMD_ERR_IO => c"STEERMD_ERR_IO",
+            STEERMD_ERR_FORMAT => c"STEERMD_ERR_FORMAT",
+            STEERMD_ERR_MODEL => c"STEERMD_ERR_MODEL",
+            STEERMD_ERR_BACKEND => c"STEERMD_ERR_BACKEND",
+            STEERMD_ERR_UNSTABLE => c"STEERMD_ERR_UNSTABLE",
+            STEERMD_ERR_INVALID_HANDLE => c"STEERMD_ERR_INVALID_HANDLE",
+            STEERMD_ERR_INTERNAL => c"STEERMD_ERR_INTERNAL",
+        }
+    }
 }
 
 impl From<&Error> for steermd_status {
@@ -175,20 +224,9 @@ pub extern "C" fn steermd_last_error_message() -> *const c_char {
 /// Never NULL; unknown codes give `"STEERMD_UNKNOWN_STATUS"`.
 #[no_mangle]
 pub extern "C" fn steermd_status_string(status: i32) -> *const c_char {
-    let s: &'static CStr = match status {
-        0 => c"STEERMD_OK",
-        -1 => c"STEERMD_ERR_NULL_POINTER",
-        -2 => c"STEERMD_ERR_INVALID_ARGUMENT",
-        -3 => c"STEERMD_ERR_SHAPE",
-        -4 => c"STEERMD_ERR_NON_FINITE",
-        -5 => c"STEERMD_ERR_IO",
-        -6 => c"STEERMD_ERR_FORMAT",
-        -7 => c"STEERMD_ERR_MODEL",
-        -8 => c"STEERMD_ERR_BACKEND",
-        -99 => c"STEERMD_ERR_INTERNAL",
-        _ => c"STEERMD_UNKNOWN_STATUS",
-    };
-    s.as_ptr()
+    steermd_status::from_code(status)
+        .map_or(c"STEERMD_UNKNOWN_STATUS", steermd_status::name)
+        .as_ptr()
 }
 
 /// The version of the loaded library as a static string, e.g. `"0.1.0"`. Never NULL.
@@ -216,6 +254,25 @@ pub extern "C" fn steermd_version_numbers(major: *mut u32, minor: *mut u32, patc
         if !ptr.is_null() {
             // SAFETY: the caller passes NULL or a valid, writable u32.
             unsafe { *ptr = v };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::steermd_status;
+    use std::collections::HashSet;
+
+    /// `ALL` lists each status once, and every status names itself.
+    #[test]
+    fn every_status_has_a_distinct_name() {
+        let codes: HashSet<i32> = steermd_status::ALL.iter().map(|s| *s as i32).collect();
+        assert_eq!(codes.len(), steermd_status::ALL.len());
+        let names: HashSet<_> = steermd_status::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), steermd_status::ALL.len());
+        for s in steermd_status::ALL {
+            assert_eq!(steermd_status::from_code(s as i32), Some(s));
+            assert_eq!(s.name().to_str().unwrap(), format!("{s:?}"));
         }
     }
 }
