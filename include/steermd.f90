@@ -56,10 +56,21 @@ module steermd
       type(c_ptr) :: steermd_last_error_message
     end function
 
+    function steermd_status_string(status) bind(C, name="steermd_status_string")
+      import :: c_ptr, c_int32_t
+      integer(c_int32_t), value :: status
+      type(c_ptr) :: steermd_status_string
+    end function
+
     function steermd_version() bind(C, name="steermd_version")
       import :: c_ptr
       type(c_ptr) :: steermd_version
     end function
+
+    subroutine steermd_version_numbers(major, minor, patch) bind(C, name="steermd_version_numbers")
+      import :: c_int32_t
+      integer(c_int32_t), intent(out) :: major, minor, patch
+    end subroutine
 
     ! Warnings (accepted but suspect input) raised on this thread.
     function steermd_warning_count() bind(C, name="steermd_warning_count")
@@ -82,6 +93,21 @@ module steermd
       character(kind=c_char), dimension(*), intent(in) :: path
       type(c_ptr), intent(out) :: top
       integer(c_int) :: steermd_topology_read_pdb
+    end function
+
+    function steermd_topology_n_atoms(top, n_atoms) bind(C, name="steermd_topology_n_atoms")
+      import :: c_ptr, c_int, c_size_t
+      type(c_ptr), value :: top
+      integer(c_size_t), intent(out) :: n_atoms
+      integer(c_int) :: steermd_topology_n_atoms
+    end function
+
+    function steermd_topology_coordinates(top, xyz, len) bind(C, name="steermd_topology_coordinates")
+      import :: c_ptr, c_int, c_size_t, c_float
+      type(c_ptr), value :: top
+      real(c_float), dimension(*), intent(out) :: xyz
+      integer(c_size_t), value :: len
+      integer(c_int) :: steermd_topology_coordinates
     end function
 
     function steermd_topology_select(top, names, indices, capacity, n_selected) &
@@ -393,6 +419,13 @@ contains
   function steermd_error_message() result(s)
     character(len=:), allocatable :: s
     s = from_c_string(steermd_last_error_message())
+  end function
+
+  !> The name of a status code, e.g. "STEERMD_ERR_SHAPE".
+  function steermd_status_name(status) result(s)
+    integer(c_int32_t), intent(in) :: status
+    character(len=:), allocatable :: s
+    s = from_c_string(steermd_status_string(status))
   end function
 
   !> The loaded library's version string.

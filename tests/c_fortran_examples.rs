@@ -160,7 +160,73 @@ fn fortran_example_matches_rust_api() {
         rust_top5(),
         "Fortran example output:\n{stdout}"
     );
-    assert!(stdout.contains("wrong batch size -> status -3"), "{stdout}");
+    assert!(
+        stdout.contains("wrong batch size -> status -3 STEERMD_ERR_SHAPE"),
+        "{stdout}"
+    );
+    let (top, frames) = pdb::read_pdb(&sample_args()[0]).unwrap();
+    let first = frames.frame(0);
+    let expected = format!(
+        "topology: {} atoms, first at{:9.4}{:9.4}{:9.4}",
+        top.n_atoms(),
+        first[0],
+        first[1],
+        first[2]
+    );
+    assert!(stdout.contains(&expected), "{expected}\n{stdout}");
+    let (major, minor, patch) = (
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_PATCH"),
+    );
+    assert!(
+        stdout.contains(&format!(" = {major}.{minor}.{patch}")),
+        "{stdout}"
+    );
+}
+
+/// The `steermd_*` functions `include/steermd.h` declares (comments
+/// stripped), in file order.
+fn c_header_functions() -> Vec<String> {
+    let header = std::fs::read_to_string(root().join("include/steermd.h")).unwrap();
+    let mut code = String::new();
+    let mut rest = header.as_str();
+    while let Some(start) = rest.find("/*") {
+        code.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("*/")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    code.push_str(rest);
+    let mut names = Vec::new();
+    for (k, _) in code.match_indices("steermd_") {
+        let name: String = code[k..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let after = code[k + name.len()..].trim_start();
+        let at_word_start =
+            k == 0 || !code[..k].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        if at_word_start && after.starts_with('(') && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+#[test]
+fn every_c_function_has_a_fortran_binding() {
+    let functions = c_header_functions();
+    assert!(functions.len() > 40, "parsed only {functions:?}");
+    let fortran = std::fs::read_to_string(root().join("include/steermd.f90")).unwrap();
+    let missing: Vec<_> = functions
+        .iter()
+        .filter(|f| !fortran.contains(&format!("bind(C, name=\"{f}\")")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "include/steermd.f90 has no binding for {missing:?}"
+    );
 }
 
 /// The settings both MD examples use: Langevin 300 K, 1/ps, 2 fs, noise seed

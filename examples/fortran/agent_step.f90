@@ -10,7 +10,9 @@ program agent_step
 
   character(len=1024) :: pdb_path, dcd_path, model_dir
   type(c_ptr) :: top, traj, enc
-  integer(c_size_t) :: n_ca, n_frames, n_atoms, input_size, latent_dim, n_top, i
+  integer(c_size_t) :: n_ca, n_frames, n_atoms, input_size, latent_dim, n_top, i, n_top_atoms
+  integer(c_int32_t) :: major, minor, patch
+  real(c_float), allocatable :: top_xyz(:)
   integer(c_size_t), allocatable, target :: ca(:)
   real(c_float), allocatable :: xyz(:), input(:), z(:)
   integer(c_int8_t), allocatable :: maps(:)
@@ -25,9 +27,15 @@ program agent_step
   call get_command_argument(1, pdb_path)
   call get_command_argument(2, dcd_path)
   call get_command_argument(3, model_dir)
-  print '(2a)', 'steermd ', steermd_version_string()
+  call steermd_version_numbers(major, minor, patch)
+  print '(2a,3(a,i0))', 'steermd ', steermd_version_string(), ' = ', major, '.', minor, '.', patch
 
   call check(steermd_topology_read_pdb(c_string(pdb_path), top), 'read PDB')
+  call check(steermd_topology_n_atoms(top, n_top_atoms), 'topology size')
+  allocate(top_xyz(3 * n_top_atoms))
+  call check(steermd_topology_coordinates(top, top_xyz, size(top_xyz, kind=c_size_t)), &
+             'topology coordinates')
+  print '(a,i0,a,3f9.4)', 'topology: ', n_top_atoms, ' atoms, first at', top_xyz(1:3)
   call check(steermd_topology_select(top, c_string('CA'), c_null_ptr, 0_c_size_t, n_ca), 'count CA')
   allocate(ca(n_ca))
   call check(steermd_topology_select(top, c_string('CA'), c_loc(ca), n_ca, n_ca), 'select CA')
@@ -64,7 +72,8 @@ program agent_step
   ! Errors come back as status codes with a message, never as a crash.
   status = steermd_encoder_embed(enc, input, n_frames + 1, size(input, kind=c_size_t), z, &
                                  size(z, kind=c_size_t))
-  print '(a,i0,2a)', 'wrong batch size -> status ', status, ': ', steermd_error_message()
+  print '(a,i0,4a)', 'wrong batch size -> status ', status, ' ', steermd_status_name(status), &
+      ': ', steermd_error_message()
 
   call steermd_encoder_free(enc)
   call steermd_trajectory_free(traj)
@@ -76,7 +85,7 @@ contains
     integer(c_int), intent(in) :: st
     character(len=*), intent(in) :: what
     if (st /= STEERMD_OK) then
-      print '(3a)', what, ' failed: ', steermd_error_message()
+      print '(5a)', what, ' failed: ', steermd_status_name(st), ': ', steermd_error_message()
       stop 1
     end if
   end subroutine
