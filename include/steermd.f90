@@ -9,6 +9,9 @@ module steermd
   implicit none
   private :: strlen
 
+  !> Version of the C ABI these bindings describe; compare with steermd_loaded_abi_version().
+  integer(c_int32_t), parameter :: STEERMD_ABI_VERSION = 1
+
   integer(c_int), parameter :: STEERMD_OK = 0
   integer(c_int), parameter :: STEERMD_ERR_NULL_POINTER = -1
   integer(c_int), parameter :: STEERMD_ERR_INVALID_ARGUMENT = -2
@@ -65,6 +68,13 @@ module steermd
     function steermd_version() bind(C, name="steermd_version")
       import :: c_ptr
       type(c_ptr) :: steermd_version
+    end function
+
+    ! steermd_abi_version(); renamed because Fortran names ignore case and
+    ! STEERMD_ABI_VERSION is the constant.
+    function steermd_loaded_abi_version() bind(C, name="steermd_abi_version")
+      import :: c_int32_t
+      integer(c_int32_t) :: steermd_loaded_abi_version
     end function
 
     subroutine steermd_version_numbers(major, minor, patch) bind(C, name="steermd_version_numbers")

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Version of the C ABI this header describes; compare with steermd_abi_version(). */
+#define STEERMD_ABI_VERSION 1
+
+
 /*
  Result code of every fallible C ABI function: 0 on success, negative on failure.
  */
@@ -602,6 +606,13 @@ const char *steermd_status_string(int32_t status);
  The version of the loaded library as a static string, e.g. `"0.1.0"`. Never NULL.
  */
 const char *steermd_version(void);
+
+/*
+ Version of the C ABI the loaded library implements. A program compiled
+ against `steermd.h` should check that it equals the header's
+ `STEERMD_ABI_VERSION` before any other call.
+ */
+uint32_t steermd_abi_version(void);
 
 /*
  Major, minor and patch version numbers of the loaded library, written to

@@ -215,6 +215,28 @@ fn c_header_functions() -> Vec<String> {
 }
 
 #[test]
+fn fortran_abi_version_is_the_headers() {
+    let define = |text: &str, prefix: &str| -> Option<u32> {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let header = std::fs::read_to_string(root().join("include/steermd.h")).unwrap();
+    let fortran = std::fs::read_to_string(root().join("include/steermd.f90")).unwrap();
+    let c = define(&header, "#define STEERMD_ABI_VERSION");
+    let f = define(
+        &fortran,
+        "integer(c_int32_t), parameter :: STEERMD_ABI_VERSION =",
+    );
+    assert!(c.is_some(), "no STEERMD_ABI_VERSION in steermd.h");
+    assert_eq!(
+        f, c,
+        "steermd.f90's STEERMD_ABI_VERSION differs from steermd.h's"
+    );
+    assert_eq!(c, Some(steermd::capi::steermd_abi_version()));
+}
+
+#[test]
 fn every_c_function_has_a_fortran_binding() {
     let functions = c_header_functions();
     assert!(functions.len() > 40, "parsed only {functions:?}");

@@ -881,6 +881,7 @@ const COVERAGE: &[(&str, Option<&str>)] = &[
     ("steermd_last_error_message", Some("no arguments; read after every case here, per thread in threads_keep_their_own_errors")),
     ("steermd_status_string", Some("an int argument; every header status and an unknown code are checked by status_strings_cover_every_status")),
     ("steermd_version", Some("no arguments; returns a static string")),
+    ("steermd_abi_version", Some("no arguments; returns a number")),
     ("steermd_warning_count", Some("no arguments")),
     ("steermd_warning_message", Some("an int argument; out-of-range indices give \"\" (tests/capi.rs)")),
     ("steermd_clear_warnings", Some("no arguments")),

@@ -24,7 +24,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s TOPOLOGY.pdb TRAJECTORY.dcd MODEL_DIR\n", argv[0]);
         return 2;
     }
-    printf("steermd %s\n", steermd_version());
+    if (steermd_abi_version() != STEERMD_ABI_VERSION) {
+        fprintf(stderr, "steermd.h describes ABI %d, the loaded library implements %u\n",
+                STEERMD_ABI_VERSION, (unsigned)steermd_abi_version());
+        return 1;
+    }
+    printf("steermd %s (ABI %u)\n", steermd_version(), (unsigned)steermd_abi_version());
 
     steermd_topology *top = NULL;
     CHECK(steermd_topology_read_pdb(argv[1], &top));

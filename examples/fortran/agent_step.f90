@@ -27,6 +27,11 @@ program agent_step
   call get_command_argument(1, pdb_path)
   call get_command_argument(2, dcd_path)
   call get_command_argument(3, model_dir)
+  if (steermd_loaded_abi_version() /= STEERMD_ABI_VERSION) then
+    print '(a,i0,a,i0)', 'steermd.f90 describes ABI ', STEERMD_ABI_VERSION, &
+        ', the loaded library implements ', steermd_loaded_abi_version()
+    stop 1
+  end if
   call steermd_version_numbers(major, minor, patch)
   print '(2a,3(a,i0))', 'steermd ', steermd_version_string(), ' = ', major, '.', minor, '.', patch
 

@@ -240,6 +240,17 @@ pub extern "C" fn steermd_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// Version of the C ABI the loaded library implements. A program compiled
+/// against `steermd.h` should check that it equals the header's
+/// `STEERMD_ABI_VERSION` before any other call.
+#[no_mangle]
+pub extern "C" fn steermd_abi_version() -> u32 {
+    match env!("STEERMD_ABI_VERSION").parse() {
+        Ok(v) => v,
+        Err(_) => 0,
+    }
+}
+
 /// Major, minor and patch version numbers of the loaded library, written to
 /// the non-NULL pointers among the three.
 #[no_mangle]
