@@ -245,10 +245,9 @@ pub extern "C" fn steermd_version() -> *const c_char {
 /// `STEERMD_ABI_VERSION` before any other call.
 #[no_mangle]
 pub extern "C" fn steermd_abi_version() -> u32 {
-    match env!("STEERMD_ABI_VERSION").parse() {
-        Ok(v) => v,
-        Err(_) => 0,
-    }
+    env!("STEERMD_ABI_VERSION")
+        .parse::<u32>()
+        .unwrap_or_default()
 }
 
 /// Major, minor and patch version numbers of the loaded library, written to
