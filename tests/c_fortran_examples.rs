@@ -90,6 +90,28 @@ fn run_example(compiler: &str, sources: &[PathBuf], flags: &[&str]) -> String {
     run_example_with(compiler, sources, flags, &sample_args())
 }
 
+/// The command that runs a compiled example: the program itself, or, with
+/// `STEERMD_VALGRIND=1` (as tools/test.sh runs these tests), the program
+/// under valgrind memcheck, failing on any invalid read or write, use of
+/// uninitialised memory, or definite or indirect leak.
+fn example_command(exe: &Path) -> Command {
+    if std::env::var_os("STEERMD_VALGRIND").is_none_or(|v| v != "1") {
+        return Command::new(exe);
+    }
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--tool=memcheck",
+        "--error-exitcode=97",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite,indirect",
+        "--show-leak-kinds=definite,indirect",
+        "--track-origins=yes",
+        "--quiet",
+    ])
+    .arg(exe);
+    cmd
+}
+
 /// [`run_example`] with the program's arguments given.
 fn run_example_with(
     compiler: &str,
@@ -123,7 +145,7 @@ fn run_example_with(
         "{compiler} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let run = Command::new(&exe).args(args).output().unwrap();
+    let run = example_command(&exe).args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(
         run.status.success(),

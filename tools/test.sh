@@ -18,7 +18,7 @@ have_libclang() {
 if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
     || ! pkg-config --exists hdf5 2>/dev/null \
     || ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1 \
-    || ! have_libclang; then
+    || ! command -v valgrind >/dev/null 2>&1 || ! have_libclang; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     # The LLVM version behind libclang-dev (14 on Debian 12).
@@ -27,7 +27,7 @@ if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
     [ -n "$llvm" ] && clang_pkgs="libclang1-$llvm libclang-common-$llvm-dev"
     # libopenmpi-dev brings mpicc and openmpi-bin (mpirun).
     # shellcheck disable=SC2086
-    $SUDO apt-get install -y -qq gcc gfortran pkg-config libhdf5-dev libopenmpi-dev \
+    $SUDO apt-get install -y -qq gcc gfortran pkg-config libhdf5-dev libopenmpi-dev valgrind \
         $clang_pkgs >/dev/null
 fi
 
@@ -42,6 +42,11 @@ cargo test --no-fail-fast --features hdf5 -- --skip every_parser_survives_hostil
 # Fixed-seed, time-bounded mutation fuzzing of every parser (12 s per target
 # by default; STEERMD_FUZZ_SECONDS / STEERMD_FUZZ_SEED for longer runs).
 cargo test --features hdf5 --test fuzz_parsers -- --nocapture 2> >(grep -v '^steermd: warning: ' >&2)
+# The C and Fortran agent-step examples again, under valgrind memcheck: no
+# invalid access, no definite or indirect leak (the MD examples, minutes of
+# dynamics, take too long under valgrind for this machine).
+STEERMD_VALGRIND=1 cargo test --features hdf5 --test c_fortran_examples -- \
+    c_example_matches_rust_api fortran_example_matches_rust_api
 # The default build (no HDF5) refuses .h5 output with a clear error.
 cargo test --test cli
 # Long physics tests of the dynamics on villin (NVE dt² scaling and drift,

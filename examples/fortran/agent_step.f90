@@ -83,6 +83,7 @@ program agent_step
   call steermd_encoder_free(enc)
   call steermd_trajectory_free(traj)
   call steermd_topology_free(top)
+  deallocate(ca, xyz, input, z, maps, scores, top_xyz)
 
 contains
 
