@@ -23,6 +23,19 @@ fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     println!("cargo:rustc-env=STEERMD_ABI_VERSION={ABI_VERSION}");
+    // The shared library's soname follows the ABI version, so that programs
+    // linked against one ABI never load a library of another (tools/install.sh
+    // installs libsteermd.so.X.Y.Z with the libsteermd.so.ABI and
+    // libsteermd.so links).
+    match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
+        Ok("linux") | Ok("freebsd") => {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsteermd.so.{ABI_VERSION}")
+        }
+        Ok("macos") => println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/libsteermd.{ABI_VERSION}.dylib"
+        ),
+        _ => {}
+    }
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable and valid");
     config.after_includes = Some(format!(

@@ -1,6 +1,6 @@
-//! Compiles the C and Fortran examples against the built library, runs them on
-//! the shipped samples and checks they agree with the Rust API: the agent-step
-//! examples pick the same outliers, the MD examples print bitwise the same
+//! Compiles the C, C++ and Fortran examples against the built library, runs
+//! them on the shipped samples and checks they agree with the Rust API: the
+//! agent-step examples pick the same outliers, the MD examples print bitwise the same
 //! energies for the same seeds.
 
 use std::path::{Path, PathBuf};
@@ -166,6 +166,27 @@ fn c_example_matches_rust_api() {
     );
     assert!(
         stdout.contains("NULL coordinates -> STEERMD_ERR_NULL_POINTER: argument 'xyz' is NULL"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cpp_example_matches_rust_api() {
+    let src = [root().join("examples/cpp/agent_step.cpp")];
+    let flags = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+    let stdout = run_example("g++", &src, &flags);
+    assert_eq!(
+        picked_frames(&stdout),
+        rust_top5(),
+        "C++ example output:\n{stdout}"
+    );
+    // The wrapper's exception carries the C status and message.
+    let status = steermd::capi::steermd_status::STEERMD_ERR_SHAPE;
+    assert!(
+        stdout.contains(&format!(
+            "wrong batch size -> status {} {status:?}: ",
+            status as i32
+        )),
         "{stdout}"
     );
 }

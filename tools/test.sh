@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of README.md: installs what the tests need on a fresh
-# Debian machine (gfortran for the Fortran example, libhdf5 for the `hdf5`
+# Debian machine (gfortran and g++ for the Fortran and C++ examples, cmake for
+# the installed CMake package, libhdf5 for the `hdf5`
 # feature, Open MPI and libclang for bindgen for the `mpi` feature), then
 # checks formatting,
 # lints and runs the whole test suite. Reference data is committed under
@@ -16,6 +17,7 @@ have_libclang() {
         && compgen -G '/usr/lib/llvm-*/lib/clang/*/include/stddef.h' >/dev/null
 }
 if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
+    || ! command -v g++ >/dev/null 2>&1 || ! command -v cmake >/dev/null 2>&1 \
     || ! pkg-config --exists hdf5 2>/dev/null \
     || ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1 \
     || ! command -v valgrind >/dev/null 2>&1 || ! have_libclang; then
@@ -27,7 +29,7 @@ if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
     [ -n "$llvm" ] && clang_pkgs="libclang1-$llvm libclang-common-$llvm-dev"
     # libopenmpi-dev brings mpicc and openmpi-bin (mpirun).
     # shellcheck disable=SC2086
-    $SUDO apt-get install -y -qq gcc gfortran pkg-config libhdf5-dev libopenmpi-dev valgrind \
+    $SUDO apt-get install -y -qq gcc g++ gfortran cmake pkg-config libhdf5-dev libopenmpi-dev valgrind \
         $clang_pkgs >/dev/null
 fi
 
@@ -53,6 +55,10 @@ cargo test --test cli
 # canonical temperature and kinetic-energy distribution at 300 K): release
 # build only, ignored in debug builds.
 cargo test --release --test integrate_villin -- --include-ignored
+# tools/install.sh into a temporary prefix (release build), then the C, C++
+# and Fortran examples built against that install with pkg-config and with
+# CMake, shared and static, and run.
+tools/test_install.sh
 # The MPI communicator: lints with the feature, then the example that the
 # mpirun tests launch (2 and 3 ranks, abort and panic ending the job).
 cargo clippy --all-targets --features mpi -- -D warnings
