@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// Version of the C ABI: raised whenever a change to `include/steermd.h`
 /// could break a program compiled against the previous header (a function's
 /// signature, a struct's layout, an enum's values).
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/capi");

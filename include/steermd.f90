@@ -10,7 +10,7 @@ module steermd
   private :: strlen
 
   !> Version of the C ABI these bindings describe; compare with steermd_loaded_abi_version().
-  integer(c_int32_t), parameter :: STEERMD_ABI_VERSION = 1
+  integer(c_int32_t), parameter :: STEERMD_ABI_VERSION = 2
 
   integer(c_int), parameter :: STEERMD_OK = 0
   integer(c_int), parameter :: STEERMD_ERR_NULL_POINTER = -1
@@ -25,12 +25,25 @@ module steermd
   integer(c_int), parameter :: STEERMD_ERR_INVALID_HANDLE = -10
   integer(c_int), parameter :: STEERMD_ERR_INTERNAL = -99
 
-  !> Integrator kinds (steermd_integrator_options%kind).
+  !> Integrator kinds, steermd_integrator_kind (steermd_integrator_options%kind).
   integer(c_int), parameter :: STEERMD_LANGEVIN_MIDDLE = 0
   integer(c_int), parameter :: STEERMD_VELOCITY_VERLET = 1
+  !> Nonbonded methods, steermd_nonbonded_method (steermd_prmtop_options%nonbonded_method).
+  integer(c_int), parameter :: STEERMD_NO_CUTOFF = 0
+  integer(c_int), parameter :: STEERMD_CUTOFF_NON_PERIODIC = 1
+  integer(c_int), parameter :: STEERMD_CUTOFF_PERIODIC = 2
+  !> Bond constraints, steermd_constraints (steermd_prmtop_options%constraints).
+  integer(c_int), parameter :: STEERMD_CONSTRAINTS_NONE = 0
+  integer(c_int), parameter :: STEERMD_CONSTRAINTS_HBONDS = 1
+  integer(c_int), parameter :: STEERMD_CONSTRAINTS_ALL_BONDS = 2
+  !> Implicit solvent, steermd_implicit_solvent (steermd_prmtop_options%implicit_solvent).
+  integer(c_int), parameter :: STEERMD_IMPLICIT_SOLVENT_NONE = 0
+  integer(c_int), parameter :: STEERMD_IMPLICIT_SOLVENT_OBC2 = 1
 
-  !> How a simulation integrates (fill with steermd_integrator_options_default).
+  !> How a simulation integrates: fill with
+  !> steermd_integrator_options_default(opts, c_sizeof(opts)).
   type, bind(C) :: steermd_integrator_options
+    integer(c_size_t) :: struct_size        ! bytes of this type, set by the _default call
     integer(c_int) :: kind                  ! STEERMD_LANGEVIN_MIDDLE or STEERMD_VELOCITY_VERLET
     real(c_double) :: dt_ps                 ! time step, ps
     real(c_double) :: temperature_k         ! bath temperature, K
@@ -39,12 +52,14 @@ module steermd
     real(c_double) :: constraint_tolerance  ! relative constraint tolerance
   end type
 
-  !> How a system is built from a prmtop (fill with steermd_prmtop_options_default).
+  !> How a system is built from a prmtop: fill with
+  !> steermd_prmtop_options_default(opts, c_sizeof(opts)).
   type, bind(C) :: steermd_prmtop_options
-    integer(c_int) :: nonbonded_method      ! 0 NoCutoff, 1 CutoffNonPeriodic, 2 CutoffPeriodic
+    integer(c_size_t) :: struct_size        ! bytes of this type, set by the _default call
+    integer(c_int) :: nonbonded_method      ! STEERMD_NO_CUTOFF, STEERMD_CUTOFF_NON_PERIODIC, ...
     real(c_double) :: cutoff_nm             ! nonbonded cutoff, nm
-    integer(c_int) :: constraints           ! 0 none, 1 H bonds, 2 all bonds
-    integer(c_int) :: implicit_solvent      ! 0 none, 1 OBC2
+    integer(c_int) :: constraints           ! STEERMD_CONSTRAINTS_NONE, _HBONDS, _ALL_BONDS
+    integer(c_int) :: implicit_solvent      ! STEERMD_IMPLICIT_SOLVENT_NONE, _OBC2
   end type
 
   interface
@@ -246,15 +261,17 @@ module steermd
     end subroutine
 
     ! Simulations (MD) ---------------------------------------------------------
-    function steermd_integrator_options_default(opts) bind(C, name="steermd_integrator_options_default")
-      import :: c_int, steermd_integrator_options
+    function steermd_integrator_options_default(opts, struct_size) bind(C, name="steermd_integrator_options_default")
+      import :: c_int, c_size_t, steermd_integrator_options
       type(steermd_integrator_options), intent(out) :: opts
+      integer(c_size_t), value :: struct_size  ! c_sizeof(opts)
       integer(c_int) :: steermd_integrator_options_default
     end function
 
-    function steermd_prmtop_options_default(opts) bind(C, name="steermd_prmtop_options_default")
-      import :: c_int, steermd_prmtop_options
+    function steermd_prmtop_options_default(opts, struct_size) bind(C, name="steermd_prmtop_options_default")
+      import :: c_int, c_size_t, steermd_prmtop_options
       type(steermd_prmtop_options), intent(out) :: opts
+      integer(c_size_t), value :: struct_size  ! c_sizeof(opts)
       integer(c_int) :: steermd_prmtop_options_default
     end function
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* Version of the C ABI this header describes; compare with steermd_abi_version(). */
-#define STEERMD_ABI_VERSION 1
+#define STEERMD_ABI_VERSION 2
 
 
 /*
@@ -68,6 +68,70 @@ typedef enum steermd_status {
 } steermd_status;
 
 /*
+ Integrator of a simulation (`steermd_integrator_options.kind`).
+ */
+typedef enum steermd_integrator_kind {
+  /*
+   OpenMM's LangevinMiddleIntegrator (NVT at `temperature_k`, K).
+   */
+  STEERMD_LANGEVIN_MIDDLE = 0,
+  /*
+   Velocity Verlet (NVE).
+   */
+  STEERMD_VELOCITY_VERLET = 1,
+} steermd_integrator_kind;
+
+/*
+ Nonbonded method of a prmtop system (`steermd_prmtop_options.nonbonded_method`).
+ */
+typedef enum steermd_nonbonded_method {
+  /*
+   All pairs, no cutoff.
+   */
+  STEERMD_NO_CUTOFF = 0,
+  /*
+   Reaction-field cutoff (`cutoff_nm`, nm), no periodic box.
+   */
+  STEERMD_CUTOFF_NON_PERIODIC = 1,
+  /*
+   Reaction-field cutoff (`cutoff_nm`, nm) with the minimum image in the periodic box.
+   */
+  STEERMD_CUTOFF_PERIODIC = 2,
+} steermd_nonbonded_method;
+
+/*
+ Bond constraints of a prmtop system (`steermd_prmtop_options.constraints`).
+ */
+typedef enum steermd_constraints {
+  /*
+   No constraints.
+   */
+  STEERMD_CONSTRAINTS_NONE = 0,
+  /*
+   Bonds to hydrogen fixed at their lengths (nm).
+   */
+  STEERMD_CONSTRAINTS_HBONDS = 1,
+  /*
+   All bonds fixed at their lengths (nm).
+   */
+  STEERMD_CONSTRAINTS_ALL_BONDS = 2,
+} steermd_constraints;
+
+/*
+ Implicit solvent of a prmtop system (`steermd_prmtop_options.implicit_solvent`).
+ */
+typedef enum steermd_implicit_solvent {
+  /*
+   Vacuum.
+   */
+  STEERMD_IMPLICIT_SOLVENT_NONE = 0,
+  /*
+   OBC2 generalized Born with the prmtop radii (kJ/mol solvation energy).
+   */
+  STEERMD_IMPLICIT_SOLVENT_OBC2 = 1,
+} steermd_implicit_solvent;
+
+/*
  A loaded encoder (weights + configuration).
  */
 typedef struct steermd_encoder steermd_encoder;
@@ -92,8 +156,12 @@ typedef struct steermd_trajectory steermd_trajectory;
  */
 typedef struct steermd_integrator_options {
   /*
-   Integrator: 0 = OpenMM's LangevinMiddleIntegrator (NVT, default),
-   1 = velocity Verlet (NVE).
+   Size of this struct in bytes as the caller knows it (`sizeof`), set
+   by `steermd_integrator_options_default`.
+   */
+  size_t struct_size;
+  /*
+   A `steermd_integrator_kind` (default `STEERMD_LANGEVIN_MIDDLE`).
    */
   int32_t kind;
   /*
@@ -124,7 +192,12 @@ typedef struct steermd_integrator_options {
  */
 typedef struct steermd_prmtop_options {
   /*
-   0 = NoCutoff, 1 = CutoffNonPeriodic, 2 = CutoffPeriodic (default 0).
+   Size of this struct in bytes as the caller knows it (`sizeof`), set
+   by `steermd_prmtop_options_default`.
+   */
+  size_t struct_size;
+  /*
+   A `steermd_nonbonded_method` (default `STEERMD_NO_CUTOFF`).
    */
   int32_t nonbonded_method;
   /*
@@ -132,11 +205,11 @@ typedef struct steermd_prmtop_options {
    */
   double cutoff_nm;
   /*
-   0 = none, 1 = bonds to hydrogen, 2 = all bonds (default 1).
+   A `steermd_constraints` (default `STEERMD_CONSTRAINTS_HBONDS`).
    */
   int32_t constraints;
   /*
-   0 = none, 1 = OBC2 generalized Born with the prmtop radii (default 1).
+   A `steermd_implicit_solvent` (default `STEERMD_IMPLICIT_SOLVENT_OBC2`).
    */
   int32_t implicit_solvent;
 } steermd_prmtop_options;
@@ -381,28 +454,34 @@ enum steermd_status steermd_dbscan(const float *points,
                                    size_t *n_clusters);
 
 /*
- Write the default integrator options (Langevin, 2 fs, 300 K, 1/ps, seed 1)
- to `*out`.
+ Write the default integrator options (Langevin, 2 fs, 300 K, 1/ps, seed
+ 1, tolerance 1e-5) to `*out`, a struct of `struct_size` bytes (pass
+ `sizeof *out`); `out->struct_size` is set to it.
 
  # Safety
- `out` must be NULL or valid for one write.
+ `out` must be NULL or valid for `struct_size` bytes of writes.
  */
-enum steermd_status steermd_integrator_options_default(struct steermd_integrator_options *out);
+enum steermd_status steermd_integrator_options_default(struct steermd_integrator_options *out,
+                                                       size_t struct_size);
 
 /*
- Write the default prmtop options (NoCutoff, H-bond constraints, OBC2) to `*out`.
+ Write the default prmtop options (NoCutoff with a 1 nm cutoff value,
+ H-bond constraints, OBC2) to `*out`, a struct of `struct_size` bytes
+ (pass `sizeof *out`); `out->struct_size` is set to it.
 
  # Safety
- `out` must be NULL or valid for one write.
+ `out` must be NULL or valid for `struct_size` bytes of writes.
  */
-enum steermd_status steermd_prmtop_options_default(struct steermd_prmtop_options *out);
+enum steermd_status steermd_prmtop_options_default(struct steermd_prmtop_options *out,
+                                                   size_t struct_size);
 
 /*
  Create a simulation from an OpenMM System XML and a PDB (positions, box).
  `*out` receives a handle for `steermd_simulation_free`. Velocities start at zero.
 
  # Safety
- `system_xml`, `pdb`: NUL-terminated; `options`: valid; `out`: valid.
+ `system_xml`, `pdb`: NUL-terminated; `options`: valid for its
+ `struct_size` bytes; `out`: valid.
  */
 enum steermd_status steermd_simulation_create_xml(const char *system_xml,
                                                   const char *pdb,
@@ -414,8 +493,9 @@ enum steermd_status steermd_simulation_create_xml(const char *system_xml,
  taken from the rst7 when present). `prmtop_options` may be NULL for the defaults.
 
  # Safety
- `prmtop`, `inpcrd`: NUL-terminated; `prmtop_options`: NULL or valid;
- `options`: valid; `out`: valid.
+ `prmtop`, `inpcrd`: NUL-terminated; `prmtop_options`: NULL or valid for
+ its `struct_size` bytes; `options`: valid for its `struct_size` bytes;
+ `out`: valid.
  */
 enum steermd_status steermd_simulation_create_prmtop(const char *prmtop,
                                                      const char *inpcrd,

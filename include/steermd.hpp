@@ -193,13 +193,13 @@ struct energies {
 
 inline steermd_integrator_options integrator_options_default() {
     steermd_integrator_options o{};
-    check(steermd_integrator_options_default(&o));
+    check(steermd_integrator_options_default(&o, sizeof o));
     return o;
 }
 
 inline steermd_prmtop_options prmtop_options_default() {
     steermd_prmtop_options o{};
-    check(steermd_prmtop_options_default(&o));
+    check(steermd_prmtop_options_default(&o, sizeof o));
     return o;
 }
 

@@ -228,9 +228,8 @@ fn fortran_example_matches_rust_api() {
     );
 }
 
-/// The `steermd_*` functions `include/steermd.h` declares (comments
-/// stripped), in file order.
-fn c_header_functions() -> Vec<String> {
+/// `include/steermd.h` with its comments stripped.
+fn c_header_code() -> String {
     let header = std::fs::read_to_string(root().join("include/steermd.h")).unwrap();
     let mut code = String::new();
     let mut rest = header.as_str();
@@ -241,6 +240,12 @@ fn c_header_functions() -> Vec<String> {
             .map_or("", |end| &rest[start + end + 2..]);
     }
     code.push_str(rest);
+    code
+}
+
+/// The `steermd_*` functions `include/steermd.h` declares, in file order.
+fn c_header_functions() -> Vec<String> {
+    let code = c_header_code();
     let mut names = Vec::new();
     for (k, _) in code.match_indices("steermd_") {
         let name: String = code[k..]
@@ -291,6 +296,42 @@ fn every_c_function_has_a_fortran_binding() {
     assert!(
         missing.is_empty(),
         "include/steermd.f90 has no binding for {missing:?}"
+    );
+}
+
+/// `NAME = value` pairs of `text`'s lines that start with a `STEERMD_` name
+/// (after `prefix`, when given), e.g. the enumerators of steermd.h.
+fn named_values(text: &str, prefix: &str) -> Vec<(String, i64)> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix(prefix))
+        .filter_map(|l| {
+            let (name, value) = l.split_once('=')?;
+            let name = name.trim();
+            let value = value.trim().trim_end_matches(',').parse().ok()?;
+            name.starts_with("STEERMD_")
+                .then(|| (name.to_string(), value))
+        })
+        .collect()
+}
+
+#[test]
+fn every_c_enum_constant_has_a_fortran_parameter() {
+    let enumerators = named_values(&c_header_code(), "");
+    let names: Vec<_> = enumerators.iter().map(|(n, _)| n.as_str()).collect();
+    // The status codes and at least one selector enum were parsed.
+    assert!(
+        names.contains(&"STEERMD_ERR_SHAPE") && names.contains(&"STEERMD_LANGEVIN_MIDDLE"),
+        "parsed only {names:?}"
+    );
+    let fortran = std::fs::read_to_string(root().join("include/steermd.f90")).unwrap();
+    let parameters = named_values(&fortran, "integer(c_int), parameter ::");
+    let missing: Vec<_> = enumerators
+        .iter()
+        .filter(|e| !parameters.contains(e))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "include/steermd.f90 has no integer(c_int) parameter with the value of {missing:?}"
     );
 }
 

@@ -69,7 +69,9 @@ fn chain(n_frames: usize, n: usize) -> Vec<f32> {
 fn clear_error() {
     let mut o = std::mem::MaybeUninit::<steermd_integrator_options>::uninit();
     // SAFETY: `o` is valid for one write.
-    let st = unsafe { steermd_integrator_options_default(o.as_mut_ptr()) };
+    let st = unsafe {
+        steermd_integrator_options_default(o.as_mut_ptr(), size_of::<steermd_integrator_options>())
+    };
     assert_eq!(st, STEERMD_OK);
     assert_eq!(last_error(), "");
 }
@@ -79,7 +81,10 @@ fn default_options() -> steermd_integrator_options {
     // SAFETY: `o` is valid for one write, and initialised by the call.
     unsafe {
         assert_eq!(
-            steermd_integrator_options_default(o.as_mut_ptr()),
+            steermd_integrator_options_default(
+                o.as_mut_ptr(),
+                size_of::<steermd_integrator_options>()
+            ),
             STEERMD_OK
         );
         o.assume_init()
@@ -374,8 +379,8 @@ fn null_cases() -> Vec<NullCase> {
             nc("steermd_dbscan", "labels", Refused, |fx| { let mut c = 0; steermd_dbscan(fx.points.as_ptr(), 90, 4, 0.5, 5, ptr::null_mut(), 90, &mut c) }),
             nc("steermd_dbscan", "n_clusters", Accepted, |fx| { let mut l = [0i64; 90]; steermd_dbscan(fx.points.as_ptr(), 90, 4, 0.5, 5, l.as_mut_ptr(), 90, ptr::null_mut()) }),
             // option defaults
-            nc("steermd_integrator_options_default", "out", Refused, |_| steermd_integrator_options_default(ptr::null_mut())),
-            nc("steermd_prmtop_options_default", "out", Refused, |_| steermd_prmtop_options_default(ptr::null_mut())),
+            nc("steermd_integrator_options_default", "out", Refused, |_| steermd_integrator_options_default(ptr::null_mut(), size_of::<steermd_integrator_options>())),
+            nc("steermd_prmtop_options_default", "out", Refused, |_| steermd_prmtop_options_default(ptr::null_mut(), size_of::<steermd_prmtop_options>())),
             // simulation creation
             nc("steermd_simulation_create_xml", "system_xml", Refused, |_| { let (_, p) = xml_case(); let mut s = ptr::null_mut(); steermd_simulation_create_xml(n(), p.as_ptr(), &default_options(), &mut s) }),
             nc("steermd_simulation_create_xml", "pdb", Refused, |_| { let (x, _) = xml_case(); let mut s = ptr::null_mut(); steermd_simulation_create_xml(x.as_ptr(), n(), &default_options(), &mut s) }),
@@ -1553,6 +1558,8 @@ fn degenerate_sizes_give_a_status_not_a_panic() {
             ("friction NaN", |o| o.friction_per_ps = f64::NAN),
             ("tolerance 0", |o| o.constraint_tolerance = 0.0),
             ("kind 7", |o| o.kind = 7),
+            ("struct_size 0", |o| o.struct_size = 0),
+            ("struct_size 1", |o| o.struct_size = 1),
         ] {
             let mut o = default_options();
             tweak(&mut o);

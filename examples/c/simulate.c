@@ -26,7 +26,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     steermd_integrator_options opts;
-    CHECK(steermd_integrator_options_default(&opts)); /* Langevin, 2 fs, 300 K, 1/ps */
+    /* Langevin, 2 fs, 300 K, 1/ps; sizeof lets later library versions add fields. */
+    CHECK(steermd_integrator_options_default(&opts, sizeof opts));
     opts.seed = 2024;
 
     steermd_simulation *sim = NULL;

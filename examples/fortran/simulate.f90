@@ -24,7 +24,7 @@ program simulate
   call get_command_argument(1, prmtop)
   call get_command_argument(2, inpcrd)
 
-  call check(steermd_integrator_options_default(opts), 'options')
+  call check(steermd_integrator_options_default(opts, c_sizeof(opts)), 'options')
   opts%seed = 2024_c_int64_t
   call check(steermd_simulation_create_prmtop(trim(prmtop) // c_null_char, trim(inpcrd) // c_null_char, &
                                               c_null_ptr, opts, sim), 'create')

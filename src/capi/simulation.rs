@@ -9,13 +9,16 @@ use std::ffi::c_char;
 use std::path::{Path, PathBuf};
 
 use super::handles::{get_mut, register, release, Handle};
+use super::options::{
+    integrator_options, read_sized, steermd_integrator_options, steermd_prmtop_options,
+    to_prmtop_options, INTEGRATOR_OPTIONS_MIN_SIZE, PRMTOP_OPTIONS_MIN_SIZE,
+};
 use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status, CError};
-use crate::backend::Device;
 use crate::error::Error;
 use crate::forcefield::input::{load_system_input, SystemInput};
 use crate::forcefield::prmtop::{Constraints, ImplicitSolvent, PrmtopOptions};
-use crate::forcefield::{NonbondedMethod, MAX_FORCE_GROUPS};
-use crate::integrate::{DcdReporter, Integrator, Simulation, SimulationOptions};
+use crate::forcefield::MAX_FORCE_GROUPS;
+use crate::integrate::{DcdReporter, Simulation};
 
 /// A simulation: system, state and integrator.
 pub struct steermd_simulation {
@@ -26,145 +29,6 @@ impl Handle for steermd_simulation {
     const NAME: &'static str = "steermd_simulation";
 }
 
-/// How a simulation integrates; fill with `steermd_integrator_options_default`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct steermd_integrator_options {
-    /// Integrator: 0 = OpenMM's LangevinMiddleIntegrator (NVT, default),
-    /// 1 = velocity Verlet (NVE).
-    pub kind: i32,
-    /// Time step, ps (default 0.002).
-    pub dt_ps: f64,
-    /// Bath temperature, K (Langevin; default 300).
-    pub temperature_k: f64,
-    /// Friction coefficient, 1/ps (Langevin; default 1).
-    pub friction_per_ps: f64,
-    /// Seed of the Langevin noise (default 1).
-    pub seed: u64,
-    /// Relative constraint tolerance (default 1e-5).
-    pub constraint_tolerance: f64,
-}
-
-/// Options for building a system from a prmtop (OpenMM's `createSystem`
-/// arguments); fill with `steermd_prmtop_options_default`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct steermd_prmtop_options {
-    /// 0 = NoCutoff, 1 = CutoffNonPeriodic, 2 = CutoffPeriodic (default 0).
-    pub nonbonded_method: i32,
-    /// Nonbonded cutoff, nm (default 1.0).
-    pub cutoff_nm: f64,
-    /// 0 = none, 1 = bonds to hydrogen, 2 = all bonds (default 1).
-    pub constraints: i32,
-    /// 0 = none, 1 = OBC2 generalized Born with the prmtop radii (default 1).
-    pub implicit_solvent: i32,
-}
-
-/// Write the default integrator options (Langevin, 2 fs, 300 K, 1/ps, seed 1)
-/// to `*out`.
-///
-/// # Safety
-/// `out` must be NULL or valid for one write.
-#[no_mangle]
-pub unsafe extern "C" fn steermd_integrator_options_default(
-    out: *mut steermd_integrator_options,
-) -> steermd_status {
-    guard(|| {
-        // SAFETY: caller contract above.
-        let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
-        *out = steermd_integrator_options {
-            kind: 0,
-            dt_ps: 0.002,
-            temperature_k: 300.0,
-            friction_per_ps: 1.0,
-            seed: 1,
-            constraint_tolerance: 1e-5,
-        };
-        Ok(())
-    })
-}
-
-/// Write the default prmtop options (NoCutoff, H-bond constraints, OBC2) to `*out`.
-///
-/// # Safety
-/// `out` must be NULL or valid for one write.
-#[no_mangle]
-pub unsafe extern "C" fn steermd_prmtop_options_default(
-    out: *mut steermd_prmtop_options,
-) -> steermd_status {
-    guard(|| {
-        // SAFETY: caller contract above.
-        let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
-        *out = steermd_prmtop_options {
-            nonbonded_method: 0,
-            cutoff_nm: 1.0,
-            constraints: 1,
-            implicit_solvent: 1,
-        };
-        Ok(())
-    })
-}
-
-fn integrator_options(o: &steermd_integrator_options) -> Result<SimulationOptions, Error> {
-    let integrator = match o.kind {
-        0 => Integrator::LangevinMiddle {
-            dt: o.dt_ps,
-            temperature: o.temperature_k,
-            friction: o.friction_per_ps,
-        },
-        1 => Integrator::VelocityVerlet { dt: o.dt_ps },
-        k => {
-            return Err(Error::InvalidArgument(format!(
-                "integrator kind {k} (expected 0 = Langevin middle, 1 = velocity Verlet)"
-            )))
-        }
-    };
-    let mut opts = SimulationOptions::new(integrator);
-    opts.seed = o.seed;
-    opts.constraint_tolerance = o.constraint_tolerance;
-    opts.device = Device::Cpu;
-    Ok(opts)
-}
-
-fn to_prmtop_options(o: &steermd_prmtop_options) -> Result<PrmtopOptions, Error> {
-    let method = match o.nonbonded_method {
-        0 => NonbondedMethod::NoCutoff,
-        1 => NonbondedMethod::CutoffNonPeriodic,
-        2 => NonbondedMethod::CutoffPeriodic,
-        m => {
-            return Err(Error::InvalidArgument(format!(
-                "nonbonded_method {m} (expected 0, 1 or 2)"
-            )))
-        }
-    };
-    let constraints = match o.constraints {
-        0 => Constraints::None,
-        1 => Constraints::HBonds,
-        2 => Constraints::AllBonds,
-        c => {
-            return Err(Error::InvalidArgument(format!(
-                "constraints {c} (expected 0, 1 or 2)"
-            )))
-        }
-    };
-    let implicit_solvent = match o.implicit_solvent {
-        0 => None,
-        1 => Some(ImplicitSolvent::Obc2),
-        s => {
-            return Err(Error::InvalidArgument(format!(
-                "implicit_solvent {s} (expected 0 or 1)"
-            )))
-        }
-    };
-    Ok(PrmtopOptions {
-        nonbonded_method: method,
-        nonbonded_cutoff: o.cutoff_nm,
-        constraints,
-        implicit_solvent,
-        ..PrmtopOptions::default()
-    })
-}
-
 fn create(
     input: SystemInput,
     options: *const steermd_integrator_options,
@@ -173,14 +37,24 @@ fn create(
     if out.is_null() {
         return Err(null("out"));
     }
-    // SAFETY: the public callers require `options` to be NULL or valid.
-    let o = unsafe { options.as_ref() }.ok_or_else(|| null("options"))?;
+    if options.is_null() {
+        return Err(null("options"));
+    }
+    // SAFETY: the public callers require `options` to be NULL or valid for
+    // its `struct_size` bytes.
+    let o = unsafe {
+        read_sized(
+            options,
+            "steermd_integrator_options",
+            INTEGRATOR_OPTIONS_MIN_SIZE,
+        )
+    }?;
     let loaded = load_system_input(&input)?;
     let mut sim = Simulation::new(
         loaded.system,
         loaded.positions,
         loaded.box_vectors,
-        integrator_options(o)?,
+        integrator_options(&o)?,
     )?;
     if let Some(v) = loaded.velocities {
         sim.set_velocities(v)?;
@@ -194,7 +68,8 @@ fn create(
 /// `*out` receives a handle for `steermd_simulation_free`. Velocities start at zero.
 ///
 /// # Safety
-/// `system_xml`, `pdb`: NUL-terminated; `options`: valid; `out`: valid.
+/// `system_xml`, `pdb`: NUL-terminated; `options`: valid for its
+/// `struct_size` bytes; `out`: valid.
 #[no_mangle]
 pub unsafe extern "C" fn steermd_simulation_create_xml(
     system_xml: *const c_char,
@@ -217,8 +92,9 @@ pub unsafe extern "C" fn steermd_simulation_create_xml(
 /// taken from the rst7 when present). `prmtop_options` may be NULL for the defaults.
 ///
 /// # Safety
-/// `prmtop`, `inpcrd`: NUL-terminated; `prmtop_options`: NULL or valid;
-/// `options`: valid; `out`: valid.
+/// `prmtop`, `inpcrd`: NUL-terminated; `prmtop_options`: NULL or valid for
+/// its `struct_size` bytes; `options`: valid for its `struct_size` bytes;
+/// `out`: valid.
 #[no_mangle]
 pub unsafe extern "C" fn steermd_simulation_create_prmtop(
     prmtop: *const c_char,
@@ -230,10 +106,16 @@ pub unsafe extern "C" fn steermd_simulation_create_prmtop(
     guard(|| {
         // SAFETY: caller contract above.
         let (top, crd) = unsafe { (c_str(prmtop, "prmtop")?, c_str(inpcrd, "inpcrd")?) };
-        // SAFETY: caller contract above.
-        let popts = match unsafe { prmtop_options.as_ref() } {
-            Some(p) => to_prmtop_options(p)?,
-            None => PrmtopOptions {
+        let popts = match prmtop_options.is_null() {
+            // SAFETY: caller contract above (valid for its `struct_size` bytes).
+            false => to_prmtop_options(&unsafe {
+                read_sized(
+                    prmtop_options,
+                    "steermd_prmtop_options",
+                    PRMTOP_OPTIONS_MIN_SIZE,
+                )
+            }?)?,
+            true => PrmtopOptions {
                 constraints: Constraints::HBonds,
                 implicit_solvent: Some(ImplicitSolvent::Obc2),
                 ..PrmtopOptions::default()
