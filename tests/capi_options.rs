@@ -173,6 +173,9 @@ fn a_longer_struct_is_read_up_to_the_known_fields() {
     assert_eq!(xml_run(&later.known), (STEERMD_OK, e_exact));
 }
 
+/// A change to prmtop options.
+type Tweak = fn(&mut steermd_prmtop_options);
+
 #[test]
 fn out_of_range_selectors_are_refused_by_name() {
     let mut o = integrator_defaults();
@@ -183,7 +186,7 @@ fn out_of_range_selectors_are_refused_by_name() {
         "{}",
         last_error()
     );
-    let cases: [(&str, fn(&mut steermd_prmtop_options)); 3] = [
+    let cases: [(&str, Tweak); 3] = [
         ("steermd_nonbonded_method", |p| {
             p.nonbonded_method = steermd_nonbonded_method::STEERMD_CUTOFF_PERIODIC as i32 + 1
         }),
