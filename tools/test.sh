@@ -44,11 +44,11 @@ cargo test --no-fail-fast --features hdf5 -- --skip every_parser_survives_hostil
 # Fixed-seed, time-bounded mutation fuzzing of every parser (12 s per target
 # by default; STEERMD_FUZZ_SECONDS / STEERMD_FUZZ_SEED for longer runs).
 cargo test --features hdf5 --test fuzz_parsers -- --nocapture 2> >(grep -v '^steermd: warning: ' >&2)
-# The C and Fortran agent-step examples again, under valgrind memcheck: no
+# The C, C++ and Fortran agent-step examples again, under valgrind memcheck: no
 # invalid access, no definite or indirect leak (the MD examples, minutes of
 # dynamics, take too long under valgrind for this machine).
 STEERMD_VALGRIND=1 cargo test --features hdf5 --test c_fortran_examples -- \
-    c_example_matches_rust_api fortran_example_matches_rust_api
+    c_example_matches_rust_api cpp_example_matches_rust_api fortran_example_matches_rust_api
 # The default build (no HDF5) refuses .h5 output with a clear error.
 cargo test --test cli
 # Long physics tests of the dynamics on villin (NVE dt² scaling and drift,
