@@ -76,7 +76,6 @@ impl<'a> Trials<'a> {
         min_samples: usize,
         ex: &'a dyn Exchange,
     ) -> Result<Self> {
-        let backend = device.backend()?;
         let n = points.len() / dim;
         let (core_sq, core_d) = match min_samples {
             // Every point is its own first neighbour.
@@ -84,6 +83,8 @@ impl<'a> Trials<'a> {
             m if m > n => (vec![f64::INFINITY; n], vec![f64::INFINITY; n]),
             m => core_distances(device, points, dim, m - 1, ex)?,
         };
+        // After the collective: a device error there failed every part.
+        let backend = device.backend()?;
         Ok(Trials {
             backend,
             points,
@@ -277,4 +278,83 @@ fn merge_forests(n: usize, all: &[u32]) -> Vec<u32> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outliers::adaptive::search;
+    use crate::outliers::{dbscan, AdaptiveDbscanOptions};
+
+    /// SplitMix64 values in [0, 1).
+    fn uniform(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .collect()
+    }
+
+    /// Clustered points (4 centres, spread 1) and a grid of exact ties.
+    fn sets() -> Vec<(Vec<f32>, usize)> {
+        let dim = 5;
+        let u = uniform(3000 * dim + 4 * dim, 7);
+        let (centres, jitter) = u.split_at(4 * dim);
+        let blobs = (0..3000 * dim)
+            .map(|t| (20.0 * centres[(t / dim % 4) * dim + t % dim] + 2.0 * jitter[t]) as f32)
+            .collect();
+        let grid = uniform(900 * 2, 8)
+            .iter()
+            .map(|x| (x * 12.0).floor() as f32)
+            .collect();
+        vec![(blobs, dim), (grid, 2)]
+    }
+
+    fn old_run(points: &[f32], dim: usize, eps: f64, min_samples: usize) -> dbscan::Dbscan {
+        let n = points.len() / dim;
+        dbscan::run(&Device::Cpu, points, dim, n, eps, min_samples).unwrap()
+    }
+
+    #[test]
+    fn runs_equal_the_per_run_dbscan_at_every_radius_and_order() {
+        for (points, dim) in sets() {
+            let n = points.len() / dim;
+            for min_samples in [1, 2, 10, n, n + 1] {
+                let mut trials =
+                    Trials::new(&Device::Cpu, &points, dim, min_samples, &Alone).unwrap();
+                // Up, down and repeated radii, grid spacings exactly among them.
+                for eps in [1.0, 2.0, 0.5, 1.5, 3.0, 1.0, 2.5, 0.999, 4.0] {
+                    let got = trials.run(eps).unwrap();
+                    let want = old_run(&points, dim, eps, min_samples);
+                    assert_eq!(got, want, "n {n}, min_samples {min_samples}, eps {eps}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn adaptive_search_equals_the_old_per_run_search() {
+        for (points, dim) in sets() {
+            let n = points.len() / dim;
+            for (eps, lo, hi) in [(0.3, 20, 60), (3.0, 5, 30), (1.0, 0, 0), (0.8, 100, 400)] {
+                let o = AdaptiveDbscanOptions {
+                    eps,
+                    min_samples: 5,
+                    min_outliers: lo,
+                    max_outliers: hi,
+                    max_attempts: 15,
+                    step: 1.3,
+                };
+                let old = search(&o, |e| Ok(old_run(&points, dim, e, o.min_samples))).unwrap();
+                let mut trials = Trials::new(&Device::Cpu, &points, dim, 5, &Alone).unwrap();
+                let new = search(&o, |e| trials.run(e)).unwrap();
+                assert_eq!(new, old, "n {n}, {o:?}");
+            }
+        }
+    }
 }
