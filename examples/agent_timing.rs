@@ -1,7 +1,10 @@
 //! Release-mode timings of the agent step (one process) next to the bare
 //! detector on the same points, alternating the two so that both see the
 //! same machine load; prints the minimum and median of `reps` runs, and
-//! the time of each half of a 2-part kNN (`knn_part`) against the full one.
+//! the time of each half of a 2-part kNN (`knn_part`) against the full one,
+//! and the step on 2 ranks run as threads of this process (`ThreadComm`,
+//! each rank holding half the frames; both share rayon's pool), a stand-in
+//! for `mpirun -n 2` with one thread per rank.
 //!
 //! `cargo run --release --example agent_timing -- [n [reps]]`
 //! (defaults: 80,000 points of dimension 10, 5 repetitions). Data and
@@ -11,6 +14,7 @@
 mod data;
 
 use std::time::Instant;
+use steermd::drive::comm::ThreadComm;
 use steermd::drive::{
     agent_step, AgentOptions, AgentTimings, LocalFrames, OutlierMethod, SingleProcess,
 };
@@ -22,6 +26,34 @@ const DIM: usize = 10;
 fn stats(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
     (v[0], v[v.len() / 2])
+}
+
+/// Wall time of one step on 2 thread-ranks, rank r holding the frames
+/// `r, r + 2, ...` (the slowest rank's view).
+fn two_ranks(ids: &[u64], latents: &[f32], rmsd: &[f32], opts: &AgentOptions) -> f64 {
+    let halves: Vec<(Vec<u64>, Vec<f32>, Vec<f32>)> = (0..2)
+        .map(|r| {
+            let rows: Vec<usize> = (r..ids.len()).step_by(2).collect();
+            (
+                rows.iter().map(|&i| ids[i]).collect(),
+                rows.iter()
+                    .flat_map(|&i| &latents[i * DIM..][..DIM])
+                    .copied()
+                    .collect(),
+                rows.iter().map(|&i| rmsd[i]).collect(),
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for (comm, (ids, latents, rmsd)) in ThreadComm::group(2).into_iter().zip(&halves) {
+            s.spawn(move || {
+                let local = LocalFrames { ids, latents, rmsd };
+                agent_step(&Device::Cpu, &comm, &local, DIM, opts).unwrap();
+            });
+        }
+    });
+    t.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -88,6 +120,7 @@ fn main() {
         );
         for (what, opts) in methods {
             let (mut bare, mut whole, mut phases) = (Vec::new(), Vec::new(), Vec::new());
+            let mut ranks2 = Vec::new();
             for _ in 0..reps {
                 let t = Instant::now();
                 match &opts.method {
@@ -107,6 +140,7 @@ fn main() {
                 let s = agent_step(&Device::Cpu, &SingleProcess, &local, DIM, &opts).unwrap();
                 whole.push(t.elapsed().as_secs_f64());
                 phases.push(s.timings);
+                ranks2.push(two_ranks(&ids, &latents, &rmsd, &opts));
             }
             let (bmin, bmed) = stats(bare);
             let (wmin, wmed) = stats(whole);
@@ -117,8 +151,11 @@ fn main() {
             println!(
                 "{name} n={n} {what}: detector alone min {bmin:.3} s (median {bmed:.3}); \
                  agent step min {wmin:.3} s (median {wmed:.3}); best phases: gather {:.4}, \
-                 detect {:.3}, select {:.5} s",
-                best.gather_s, best.detect_s, best.select_s
+                 detect {:.3}, select {:.5} s; 2 thread-ranks min {:.3} s",
+                best.gather_s,
+                best.detect_s,
+                best.select_s,
+                stats(ranks2).0
             );
         }
     }

@@ -117,6 +117,13 @@ fn dbscan_opts(min_outliers: usize, max_outliers: usize, sort_by_rmsd: bool) -> 
     }
 }
 
+fn plain_dbscan_opts(eps: f64, min_samples: usize) -> AgentOptions {
+    AgentOptions {
+        method: OutlierMethod::Dbscan { eps, min_samples },
+        sort_by_rmsd: false,
+    }
+}
+
 /// The step's result without the timings (which differ run to run).
 fn untimed(mut s: AgentStep) -> AgentStep {
     s.timings = AgentTimings::default();
@@ -349,6 +356,12 @@ fn dbscan_step_matches_adaptive_dbscan() {
         }
         assert_eq!(got, direct.outliers);
         assert!(!got.is_empty());
+        // The one-run DBSCAN (its own radius counts) at the chosen radius.
+        let one_run =
+            steermd::outliers::dbscan(&Device::Cpu, &step.latents, DIM, direct.eps, o.min_samples)
+                .unwrap();
+        assert_eq!(one_run.labels, direct.labels);
+        assert_eq!(got, one_run.noise());
     }
 }
 
@@ -457,6 +470,8 @@ fn ranks_choose_the_same_restarts_as_one_process() {
             lof_opts(20, 40, false),
             dbscan_opts(20, 80, true),
             dbscan_opts(20, 80, false),
+            plain_dbscan_opts(2.0, 10),
+            plain_dbscan_opts(1.0, 1),
         ] {
             let want = untimed(single(frames, &opts));
             for (t, sizes) in splits.iter().enumerate() {

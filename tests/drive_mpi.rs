@@ -99,8 +99,9 @@ fn drive_job(n: usize, config: &std::path::Path, limit: Duration) -> Option<Fini
     Some(run_with_timeout(cmd, limit))
 }
 
-#[test]
-fn campaign_on_two_and_three_ranks_matches_one_process() {
+/// The bundled small campaign, its `[agent]` section rewritten by `agent`,
+/// on 2 and 3 ranks against one process.
+fn campaign_matches_one_process(agent: fn(String) -> String) {
     use drive_support::{assert_same_campaign, small_config, write_config};
     use steermd::drive::{run_campaign, DriveConfig, Silent, SingleProcess};
     if mpirun_command(1).is_none() {
@@ -111,13 +112,16 @@ fn campaign_on_two_and_three_ranks_matches_one_process() {
     let one = tmp.path().join("one");
     let cfg = DriveConfig::from_file(&write_config(
         &one,
-        &small_config(&one.join("out"), 2, "steered", ""),
+        &agent(small_config(&one.join("out"), 2, "steered", "")),
     ))
     .unwrap();
     run_campaign(&cfg, &SingleProcess, &steermd::Device::Cpu, false, &Silent).unwrap();
     for n in [2, 3] {
         let dir = tmp.path().join(format!("n{n}"));
-        let config = write_config(&dir, &small_config(&dir.join("out"), 2, "steered", ""));
+        let config = write_config(
+            &dir,
+            &agent(small_config(&dir.join("out"), 2, "steered", "")),
+        );
         let job = drive_job(n, &config, Duration::from_secs(900)).unwrap();
         assert!(
             job.status.success(),
@@ -132,6 +136,24 @@ fn campaign_on_two_and_three_ranks_matches_one_process() {
         );
         assert_same_campaign(&one.join("out"), &dir.join("out"), 2);
     }
+}
+
+#[test]
+fn campaign_on_two_and_three_ranks_matches_one_process() {
+    campaign_matches_one_process(|c| c);
+}
+
+#[test]
+fn adaptive_dbscan_campaign_on_two_and_three_ranks_matches_one_process() {
+    campaign_matches_one_process(|c| {
+        let lof = "method = \"lof\"\nlast_n = 16\nn_neighbors = 5\nn_outliers = 4\n";
+        assert!(c.contains(lof), "the small config's agent section changed");
+        c.replace(
+            lof,
+            "method = \"dbscan\"\nlast_n = 16\neps = 0.5\nmin_samples = 3\n\
+             min_outliers = 2\nmax_outliers = 6\n",
+        )
+    });
 }
 
 #[test]

@@ -10,8 +10,10 @@
 //! Determinism: after the gather, the frames are put in a canonical order
 //! (ascending frame id), and every later stage depends only on that ordered
 //! set. LOF neighbours are exact (identical for any split of the queries),
-//! DBSCAN runs on rank 0 only and its outliers are broadcast, and ties are
-//! broken by frame id, so the restart list is a function of the set of
+//! DBSCAN's shared pieces (core distances, component forests, border roots)
+//! are each a pure function of the set and the part (see
+//! [`crate::outliers::search`]) and are merged identically on every rank,
+//! and ties are broken by frame id, so the restart list is a function of the set of
 //! frames and the options alone.
 //!
 //! Collective safety: every collective is entered by every rank even when a
@@ -22,12 +24,11 @@
 use std::time::Instant;
 
 use crate::backend::Device;
+use crate::drive::agent_dbscan::distributed_dbscan;
 use crate::drive::comm::{all_gather, Communicator};
 use crate::error::{Error, Result};
 use crate::outliers::adaptive::validate_options;
-use crate::outliers::{
-    adaptive_dbscan, knn_part, lof_from_knn, top_outliers, AdaptiveDbscanOptions, Knn,
-};
+use crate::outliers::{knn_part, lof_from_knn, top_outliers, AdaptiveDbscanOptions, Knn};
 
 /// How outliers are detected in latent space.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +43,7 @@ pub enum OutlierMethod {
         n_outliers: usize,
     },
     /// Plain DBSCAN (scikit-learn's labels): every noise point at radius
-    /// `eps` is an outlier (ascending frame id); computed on rank 0.
+    /// `eps` is an outlier (ascending frame id); split between ranks.
     Dbscan {
         /// Radius, latent units (> 0).
         eps: f64,
@@ -50,7 +51,8 @@ pub enum OutlierMethod {
         min_samples: usize,
     },
     /// DBSCAN noise points, the radius (latent units) tuned until their
-    /// number is in range (see [`adaptive_dbscan`]); computed on rank 0. A
+    /// number is in range (see [`adaptive_dbscan`](crate::outliers::adaptive_dbscan));
+    /// split between ranks as LOF. A
     /// range not reached is not an error: the closest run is used and
     /// [`AgentStep::dbscan_reached`] is `Some(false)`.
     AdaptiveDbscan(AdaptiveDbscanOptions),
@@ -98,7 +100,7 @@ pub struct AgentTimings {
     /// Input checks, all-gathers of the frames, canonical sort.
     pub gather_s: f64,
     /// Outlier detection, including its collectives (kNN part exchange for
-    /// LOF, the broadcast from rank 0 for DBSCAN).
+    /// LOF, the core-distance, forest and border-root exchanges for DBSCAN).
     pub detect_s: f64,
     /// Restart ordering and the cross-rank consistency check.
     pub select_s: f64,
@@ -141,8 +143,12 @@ const WHAT: &str = "agent_step";
 /// 2. detect outliers. LOF: each rank searches its share of the exact kNN
 ///    ([`knn_part`] with part = rank), the parts are all-gathered into the
 ///    full table and every rank computes the scores ([`lof_from_knn`]) and
-///    picks [`top_outliers`]. DBSCAN (plain or adaptive): rank 0 alone runs
-///    it ([`adaptive_dbscan`]) and broadcasts the noise points (ascending).
+///    picks [`top_outliers`]. DBSCAN (plain or adaptive, the radius policy
+///    of [`adaptive_dbscan`](crate::outliers::adaptive_dbscan)): each rank
+///    finds the core distances of its kNN share once, then per radius its
+///    share of the core–core edges and border queries; the pieces are
+///    all-gathered and merged identically on every rank (noise points
+///    ascending).
 ///    Fewer than 2 frames gives no outliers (not an error);
 /// 3. order them (see [`AgentOptions::sort_by_rmsd`]) and check, with one
 ///    all-gather of a hash, that every rank chose the same restarts.
@@ -183,12 +189,12 @@ pub fn agent_step(
             }
             OutlierMethod::Dbscan { eps, min_samples } => {
                 let found =
-                    dbscan_on_root(device, comm, &latents, dim, &plain(*eps, *min_samples))?;
+                    distributed_dbscan(device, comm, &latents, dim, &plain(*eps, *min_samples))?;
                 outliers = found.outliers;
                 dbscan_eps = Some(found.eps);
             }
             OutlierMethod::AdaptiveDbscan(o) => {
-                let found = dbscan_on_root(device, comm, &latents, dim, o)?;
+                let found = distributed_dbscan(device, comm, &latents, dim, o)?;
                 outliers = found.outliers;
                 dbscan_eps = Some(found.eps);
                 dbscan_reached = Some(found.reached);
@@ -283,7 +289,7 @@ fn plain(eps: f64, min_samples: usize) -> AdaptiveDbscanOptions {
 /// Make every rank see every rank's outcome of a local stage: returns this
 /// rank's error if it failed, otherwise an error naming the first rank that
 /// failed, otherwise `Ok`. One all-gather of a byte per rank.
-fn agree<T>(comm: &dyn Communicator, stage: &str, local: Result<T>) -> Result<T> {
+pub(super) fn agree<T>(comm: &dyn Communicator, stage: &str, local: Result<T>) -> Result<T> {
     let failed = all_gather::<u8>(comm, &[u8::from(local.is_err())])?;
     let local = local?;
     match failed.iter().position(|&f| f != 0) {
@@ -424,83 +430,6 @@ fn distributed_knn(
         return Err(broken(format!("no part covers frame {q}")));
     }
     Ok(full)
-}
-
-/// What rank 0's (adaptive) DBSCAN tells the others.
-struct DbscanFound {
-    outliers: Vec<usize>,
-    eps: f64,
-    reached: bool,
-}
-
-/// Adaptive DBSCAN on rank 0, its outcome broadcast. Wire format: byte 0 is
-/// 0 (ok) or 1 (error); ok: `eps` f64 bits (8 bytes LE), `reached` (1 byte),
-/// then the outlier positions as u64 LE; error: the UTF-8 message.
-fn dbscan_on_root(
-    device: &Device,
-    comm: &dyn Communicator,
-    points: &[f32],
-    dim: usize,
-    options: &AdaptiveDbscanOptions,
-) -> Result<DbscanFound> {
-    let mut wire = Vec::new();
-    if comm.rank() == 0 {
-        let run = adaptive_dbscan(device, points, dim, options);
-        if comm.size() == 1 {
-            return run.map(|r| DbscanFound {
-                outliers: r.outliers,
-                eps: r.eps,
-                reached: r.reached,
-            });
-        }
-        match &run {
-            Ok(r) => {
-                wire.push(0u8);
-                wire.extend(r.eps.to_bits().to_le_bytes());
-                wire.push(u8::from(r.reached));
-                for &i in &r.outliers {
-                    wire.extend((i as u64).to_le_bytes());
-                }
-            }
-            Err(e) => {
-                wire.push(1u8);
-                wire.extend(e.to_string().into_bytes());
-            }
-        }
-        comm.broadcast_bytes(0, &mut wire)?;
-        return run.map(|r| DbscanFound {
-            outliers: r.outliers,
-            eps: r.eps,
-            reached: r.reached,
-        });
-    }
-    comm.broadcast_bytes(0, &mut wire)?;
-    let bad = || {
-        Error::Shape(format!(
-            "{WHAT}: malformed DBSCAN broadcast ({} bytes)",
-            wire.len()
-        ))
-    };
-    match wire.first() {
-        Some(0) if wire.len() >= 10 && (wire.len() - 10) % 8 == 0 => {
-            let eps = f64::from_bits(u64::from_le_bytes(wire[1..9].try_into().expect("8 bytes")));
-            let reached = wire[9] != 0;
-            let outliers = wire[10..]
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
-                .collect();
-            Ok(DbscanFound {
-                outliers,
-                eps,
-                reached,
-            })
-        }
-        Some(1) => Err(Error::InvalidArgument(format!(
-            "{WHAT}: adaptive DBSCAN failed on rank 0: {}",
-            String::from_utf8_lossy(&wire[1..])
-        ))),
-        _ => Err(bad()),
-    }
 }
 
 /// All-gather a hash of this rank's restart list and fail on every rank if

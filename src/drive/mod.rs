@@ -11,6 +11,7 @@
 //! choices do not depend on the number of ranks or threads.
 
 pub mod agent;
+mod agent_dbscan;
 pub mod campaign;
 pub mod checkpoint;
 pub mod comm;

@@ -3,6 +3,7 @@
 
 use crate::backend::Device;
 use crate::error::{Error, Result};
+use crate::outliers::search::{Alone, Trials};
 use crate::outliers::{dbscan, validate};
 
 /// Settings of [`adaptive_dbscan`].
@@ -65,6 +66,10 @@ pub struct AdaptiveDbscanResult {
 /// `reached = true`), or after `max_attempts` runs or when the radius can no
 /// longer move; then the run whose outlier count was closest to the range
 /// (the later of equally close runs) is returned with `reached = false`.
+///
+/// The runs share one exact kNN (core distances) and each is seeded with
+/// the components of the largest smaller radius already run (see
+/// [`super::search`]); every run's labels equal [`super::dbscan`]'s.
 pub fn adaptive_dbscan(
     device: &Device,
     points: &[f32],
@@ -72,9 +77,18 @@ pub fn adaptive_dbscan(
     options: &AdaptiveDbscanOptions,
 ) -> Result<AdaptiveDbscanResult> {
     const WHAT: &str = "adaptive_dbscan";
-    let n = validate::points(WHAT, points, dim)?;
+    validate::points(WHAT, points, dim)?;
     validate_options(WHAT, options)?;
-    let o = options;
+    let mut trials = Trials::new(device, points, dim, options.min_samples, &Alone)?;
+    search(options, |eps| trials.run(eps))
+}
+
+/// The radius policy of [`adaptive_dbscan`] on validated options, `run`
+/// giving the DBSCAN labels at a radius.
+pub(crate) fn search(
+    o: &AdaptiveDbscanOptions,
+    mut run: impl FnMut(f64) -> Result<dbscan::Dbscan>,
+) -> Result<AdaptiveDbscanResult> {
     let mut eps = o.eps;
     // Largest radius with too many outliers, smallest with too few.
     let (mut too_many_at, mut too_few_at) = (None::<f64>, None::<f64>);
@@ -82,7 +96,7 @@ pub fn adaptive_dbscan(
     // The run closest to the range so far: (distance, eps, run).
     let mut closest: Option<(usize, f64, dbscan::Dbscan)> = None;
     loop {
-        let run = dbscan::run(device, points, dim, n, eps, o.min_samples)?;
+        let run = run(eps)?;
         attempts += 1;
         let count = run.labels.iter().filter(|&&l| l < 0).count();
         let reached = (o.min_outliers..=o.max_outliers).contains(&count);

@@ -74,8 +74,16 @@ pub(crate) fn run(
             roots[i as usize] = r;
         }
     }
+    Ok(labels_from_roots(&core_root, &roots))
+}
+
+/// Labels from the core components (`core_root`, [`NO_ROOT`] for non-core
+/// points) and every point's root (core points: theirs; border points: the
+/// smallest root among core points within eps; noise: [`NO_ROOT`]).
+pub(crate) fn labels_from_roots(core_root: &[u32], roots: &[u32]) -> Dbscan {
     // A root is the smallest index of its component, so scanning indices in
     // order meets the components in sklearn's discovery order.
+    let n = core_root.len();
     let mut cluster_of = vec![-1i64; n];
     let mut n_clusters = 0usize;
     for i in 0..n {
@@ -94,5 +102,5 @@ pub(crate) fn run(
             }
         })
         .collect();
-    Ok(Dbscan { labels, n_clusters })
+    Dbscan { labels, n_clusters }
 }

@@ -76,6 +76,30 @@ pub trait NeighborKernels {
         is_core: &[bool],
     ) -> Result<Vec<u32>>;
 
+    /// Part `part` of `parts` of [`NeighborKernels::core_components`],
+    /// optionally seeded (see [`CoreQuery`]): a forest over the core points
+    /// whose union over `part = 0..parts` (merged as "`i` and `roots[i]` are
+    /// connected") gives exactly the components of `core_components`. Each
+    /// returned root is the smallest index of the part's own set (core
+    /// points), [`NO_ROOT`] for non-core points.
+    ///
+    /// The default returns `core_components` for part 0 and every core point
+    /// as its own root for the others (correct, not faster); a backend should
+    /// override it to search only its share of the core–core edges.
+    fn core_components_part(
+        &self,
+        points: &[f32],
+        dim: usize,
+        q: &CoreQuery<'_>,
+    ) -> Result<Vec<u32>> {
+        if q.part == 0 {
+            return self.core_components(points, dim, q.eps, q.is_core);
+        }
+        Ok((0..q.is_core.len() as u32)
+            .map(|i| if q.is_core[i as usize] { i } else { NO_ROOT })
+            .collect())
+    }
+
     /// Given `core_root` from [`NeighborKernels::core_components`], returns
     /// for each (non-core) point `queries[q]` the smallest root among the
     /// core points within `eps` of it ([`NO_ROOT`] if there is none).
@@ -87,6 +111,26 @@ pub trait NeighborKernels {
         core_root: &[u32],
         queries: &[u32],
     ) -> Result<Vec<u32>>;
+}
+
+/// One share of a (seeded) core–core components search, see
+/// [`NeighborKernels::core_components_part`].
+#[derive(Clone, Copy, Debug)]
+pub struct CoreQuery<'a> {
+    /// Radius (positive, finite).
+    pub eps: f64,
+    /// Core flag per point.
+    pub is_core: &'a [bool],
+    /// Empty, or per point a seed set label ([`NO_ROOT`] for none): points
+    /// with the same label must already be connected at `eps` (e.g. the
+    /// components of a smaller radius), and only core points may have one.
+    /// A backend may skip edges inside a seed set; the result does not
+    /// depend on the seed.
+    pub seed: &'a [u32],
+    /// This share, in `0..parts`.
+    pub part: usize,
+    /// Number of shares (≥ 1).
+    pub parts: usize,
 }
 
 /// `⌊n · part / parts⌋` without overflow: where part `part` of `n` items

@@ -10,6 +10,7 @@ mod dbscan;
 pub mod kernels;
 mod knn;
 mod lof;
+pub(crate) mod search;
 mod select;
 mod validate;
 

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::CpuBackend;
 use crate::error::Result;
-use crate::outliers::kernels::{split_point, NeighborKernels, NO_ROOT};
+use crate::outliers::kernels::{split_point, CoreQuery, NeighborKernels, NO_ROOT};
 use crate::outliers::Knn;
 use radius::{CoreTree, Radius};
 use scalar::{Margin, Scalar};
@@ -150,15 +150,38 @@ fn indices_where(flags: impl Iterator<Item = bool>) -> Vec<u32> {
         .collect()
 }
 
-fn components_in<T: Scalar>(points: &[f32], dim: usize, eps: f64, is_core: &[bool]) -> Vec<u32> {
+/// Part `q.part` of `q.parts` of the core–core components (see
+/// [`NeighborKernels::core_components_part`]): the query blocks (leaves of
+/// the tree over the core points) are split into contiguous groups as in
+/// [`knn_part_in`], and each block's lane unions with the later core points
+/// within eps. Unions of seed sets come first; a lane then skips every node
+/// whose core points all lie in its own seed set (those unions are already
+/// made). The partition a part returns is fixed by the edges it covers —
+/// union order and thread timing only change which unions were redundant —
+/// and the union-find makes each root its set's smallest index.
+fn components_in<T: Scalar>(points: &[f32], dim: usize, q: &CoreQuery<'_>) -> Vec<u32> {
     let n = points.len() / dim;
+    let is_core = q.is_core;
     let tree = KdTree::<T>::build(points, dim, indices_where(is_core.iter().copied()));
-    let ct = CoreTree::new(Radius::new(&tree, points, eps));
+    let ct = CoreTree::new(Radius::new(&tree, points, q.eps), q.seed);
     let uf = UnionFind::new(n);
-    if tree.len() > 0 {
+    for (i, &r) in q.seed.iter().enumerate() {
+        if r != NO_ROOT {
+            uf.union(i as u32, r);
+        }
+    }
+    if tree.len() > 0 && q.part == 0 {
         ct.union_tight(&uf);
     }
-    block::leaf_blocks(&tree).par_iter().for_each_init(
+    let (lo, hi) = (
+        split_point(tree.len(), q.part, q.parts),
+        split_point(tree.len(), q.part + 1, q.parts),
+    );
+    let blocks: Vec<(usize, usize)> = block::leaf_blocks(&tree)
+        .into_iter()
+        .filter(|&(first, _)| (lo..hi).contains(&first))
+        .collect();
+    blocks.par_iter().for_each_init(
         || radius::Scratch::<T>::new(dim),
         |s, &(first, len)| radius::components_block(&ct, &uf, first, len, s),
     );
@@ -250,8 +273,24 @@ impl NeighborKernels for CpuBackend {
         eps: f64,
         is_core: &[bool],
     ) -> Result<Vec<u32>> {
+        let q = CoreQuery {
+            eps,
+            is_core,
+            seed: &[],
+            part: 0,
+            parts: 1,
+        };
+        self.core_components_part(points, dim, &q)
+    }
+
+    fn core_components_part(
+        &self,
+        points: &[f32],
+        dim: usize,
+        q: &CoreQuery<'_>,
+    ) -> Result<Vec<u32>> {
         Ok(with_scalar!(points, dim, |T| components_in::<T>(
-            points, dim, eps, is_core
+            points, dim, q
         )))
     }
 

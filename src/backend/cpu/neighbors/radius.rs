@@ -220,14 +220,29 @@ pub(super) struct CoreTree<'a, T> {
     /// Whether all points of the node are pairwise within eps (and hence,
     /// all being core points, already in one component).
     pub tight: Vec<bool>,
+    /// Seed set label per point (empty: no seed).
+    pub seed: &'a [u32],
+    /// Per node: the seed label shared by all its points, or [`NO_ROOT`]
+    /// (mixed or unseeded points; empty without a seed).
+    pub uniform: Vec<u32>,
 }
 
 impl<'a, T: Scalar> CoreTree<'a, T> {
-    pub fn new(rq: Radius<'a, T>) -> Self {
+    pub fn new(rq: Radius<'a, T>, seed: &'a [u32]) -> Self {
         let tight = (0..rq.tree.nodes.len())
             .map(|id| rq.tree.box_diameter(id) <= rq.inside)
             .collect();
-        CoreTree { rq, tight }
+        let uniform = if seed.is_empty() {
+            Vec::new()
+        } else {
+            node_uniform(rq.tree, seed)
+        };
+        CoreTree {
+            rq,
+            tight,
+            seed,
+            uniform,
+        }
     }
 
     /// Union the points of every maximal tight node (they are all mutually
@@ -299,8 +314,27 @@ fn components_block_body<T: Scalar, const FMA: bool>(
             (1u32 << n) - 1
         }
     };
+    // Lanes whose seed set holds every point of the node need nothing there.
+    let lane_seed: [u32; B] = std::array::from_fn(|l| {
+        if ct.seed.is_empty() || l >= len {
+            NO_ROOT
+        } else {
+            ct.seed[idx[l] as usize]
+        }
+    });
+    let needs = |id: usize, node: &Node| -> Mask {
+        let mut m = later(id, node);
+        if let Some(&u) = ct.uniform.get(id) {
+            if u != NO_ROOT {
+                for (l, &r) in lane_seed.iter().enumerate() {
+                    m &= !(((r == u) as u32) << l);
+                }
+            }
+        }
+        m
+    };
     let start = s.block.used();
-    walk::<T, FMA>(rq, s, start, later, |visit| match visit {
+    walk::<T, FMA>(rq, s, start, needs, |visit| match visit {
         Visit::All(id, m) => {
             for lane in lanes(m) {
                 ct.union_all(idx[lane], id, uf);
@@ -384,4 +418,27 @@ pub(super) fn node_minima<T>(tree: &KdTree<T>, root: &[u32]) -> Vec<u32> {
         };
     }
     min
+}
+
+/// Per node, the seed label shared by all its points, or [`NO_ROOT`]
+/// (bottom-up over the pre-order array, as [`node_minima`]).
+fn node_uniform<T>(tree: &KdTree<T>, seed: &[u32]) -> Vec<u32> {
+    let mut same = vec![NO_ROOT; tree.nodes.len()];
+    for id in (0..tree.nodes.len()).rev() {
+        let node = &tree.nodes[id];
+        same[id] = if node.is_leaf() {
+            let mut pts = tree.perm[node.start as usize..node.end as usize].iter();
+            let first = pts.next().map_or(NO_ROOT, |&j| seed[j as usize]);
+            if pts.all(|&j| seed[j as usize] == first) {
+                first
+            } else {
+                NO_ROOT
+            }
+        } else if same[node.left as usize] == same[node.right as usize] {
+            same[node.left as usize]
+        } else {
+            NO_ROOT
+        };
+    }
+    same
 }
