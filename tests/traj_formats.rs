@@ -241,7 +241,29 @@ fn corrupt_xtc_headers_are_errors() {
 }
 
 #[test]
-fn unknown_extension_is_refused() {
-    let e = read_trajectory("x.trr").unwrap_err().to_string();
-    assert!(e.contains(".xtc") && e.contains(".ncrst"), "{e}");
+fn other_names_are_read_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, dcd) in [
+        ("villin5.nc", None),
+        ("villin5.xtc", None),
+        ("villin.dcd", Some(data("../villin.dcd"))),
+    ] {
+        let source = dcd.unwrap_or_else(|| data(file));
+        let renamed = dir.path().join(format!("{file}.traj"));
+        std::fs::copy(&source, &renamed).unwrap();
+        let got = read_trajectory(&renamed).unwrap();
+        assert_eq!(got, read_trajectory(&source).unwrap(), "{file}");
+    }
+}
+
+#[test]
+fn unrecognised_content_is_refused_naming_the_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.trr");
+    std::fs::write(&path, b"not a trajectory").unwrap();
+    let e = read_trajectory(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("x.trr") && e.contains(".xtc") && e.contains(".ncrst"),
+        "{e}"
+    );
 }

@@ -52,8 +52,9 @@ fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Read every frame of the trajectory at `path`, chosen by its extension
-/// (see [`TRAJECTORY_EXTENSIONS`]). Coordinates and boxes in nm.
+/// Read every frame of the trajectory at `path`, in the format its
+/// extension names (see [`TRAJECTORY_EXTENSIONS`]) or, for other names, the
+/// format its first bytes show. Coordinates and boxes in nm.
 pub fn read_trajectory(path: impl AsRef<Path>) -> Result<Frames> {
     read_trajectory_with(path, &super::DcdReadOptions::default())
 }
@@ -62,15 +63,66 @@ pub fn read_trajectory(path: impl AsRef<Path>) -> Result<Frames> {
 /// formats).
 pub fn read_trajectory_with(path: impl AsRef<Path>, dcd: &super::DcdReadOptions) -> Result<Frames> {
     let path = path.as_ref();
-    match extension(path).as_str() {
-        "dcd" => super::read_dcd_with(path, None, dcd),
-        "nc" | "ncdf" | "netcdf" | "ncrst" => read_netcdf(path),
-        "xtc" => read_xtc(path),
-        _ => Err(Error::format(
-            path,
-            format!("unknown trajectory extension; accepted: {TRAJECTORY_EXTENSIONS}"),
-        )),
+    match format_of(path)? {
+        Format::Dcd => super::read_dcd_with(path, None, dcd),
+        Format::NetCdf => read_netcdf(path),
+        Format::Xtc => read_xtc(path),
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Dcd,
+    NetCdf,
+    Xtc,
+}
+
+/// The format named by the extension or, for any other name (a DCD saved
+/// as `run.traj`, say), recognised from the file's first bytes: `CDF\x01`
+/// or `CDF\x02` is NetCDF-3, a big-endian 1995 is XTC, an 84-byte first
+/// Fortran record holding `CORD` is DCD (either byte order).
+fn format_of(path: &Path) -> Result<Format> {
+    match extension(path).as_str() {
+        "dcd" => return Ok(Format::Dcd),
+        "nc" | "ncdf" | "netcdf" | "ncrst" => return Ok(Format::NetCdf),
+        "xtc" => return Ok(Format::Xtc),
+        _ => {}
+    }
+    let mut head = [0u8; 8];
+    let n = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut n = 0;
+        while n < head.len() {
+            match f.read(&mut head[n..]).map_err(|e| Error::io(path, e))? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        n
+    };
+    sniff(&head[..n]).ok_or_else(|| {
+        Error::format(
+            path,
+            format!(
+                "not a DCD, Amber NetCDF or XTC file (by content), and the extension \
+                 is none of {TRAJECTORY_EXTENSIONS}"
+            ),
+        )
+    })
+}
+
+fn sniff(head: &[u8]) -> Option<Format> {
+    if head.len() >= 4 && &head[..3] == b"CDF" && matches!(head[3], 1 | 2) {
+        return Some(Format::NetCdf);
+    }
+    if head.len() >= 4 && head[..4] == 1995i32.to_be_bytes() {
+        return Some(Format::Xtc);
+    }
+    let dcd_marker = head.len() >= 8
+        && (head[..4] == 84i32.to_le_bytes() || head[..4] == 84i32.to_be_bytes())
+        && &head[4..8] == b"CORD";
+    dcd_marker.then_some(Format::Dcd)
 }
 
 /// [`read_trajectory`] checked to hold `n_atoms` atoms per frame.
@@ -85,4 +137,22 @@ pub fn read_trajectory_for(path: impl AsRef<Path>, n_atoms: usize) -> Result<Fra
         )));
     }
     Ok(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sniff, Format};
+
+    #[test]
+    fn sniffs_the_three_magics_and_refuses_others() {
+        assert_eq!(sniff(b"CDF\x01\0\0\0\0"), Some(Format::NetCdf));
+        assert_eq!(sniff(b"CDF\x02\0\0\0\0"), Some(Format::NetCdf));
+        assert_eq!(sniff(b"CDF\x05\0\0\0\0"), None);
+        assert_eq!(sniff(&[0, 0, 0x07, 0xcb, 0, 0, 0, 0]), Some(Format::Xtc));
+        assert_eq!(sniff(b"\x54\0\0\0CORD"), Some(Format::Dcd));
+        assert_eq!(sniff(b"\0\0\0\x54CORD"), Some(Format::Dcd));
+        assert_eq!(sniff(b"\x54\0\0\0VELD"), None);
+        assert_eq!(sniff(b"REMARK"), None);
+        assert_eq!(sniff(b""), None);
+    }
 }
