@@ -415,3 +415,31 @@ fn contacts_of_a_killed_run_with_drop_partial_frame() {
     assert_eq!(shape[0], want_shape[0] - 1);
     assert!(maps[..] == want[..maps.len()]);
 }
+
+/// villin5.nc holds frames 0, 10, 20, 30, 40 of villin.dcd (written by
+/// tools/make_traj_formats.py with MDAnalysis): its maps are those rows of
+/// the MDAnalysis reference for the DCD.
+#[test]
+fn contacts_read_amber_netcdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("maps.npy");
+    ok(&[
+        "contacts",
+        "--top",
+        s(&data("villin.pdb")),
+        "--traj",
+        s(&data("traj_formats/villin5.nc")),
+        "--out",
+        s(&out),
+    ]);
+    let (shape, maps) = read_npy::<u8>(&out).unwrap();
+    let (want_shape, want) = read_npy::<u8>(&data("villin_contacts_dense.npy")).unwrap();
+    let per_map = want_shape[1] * want_shape[2];
+    assert_eq!(shape, vec![5, want_shape[1], want_shape[2]]);
+    for (k, frame) in [0, 10, 20, 30, 40].into_iter().enumerate() {
+        assert!(
+            maps[k * per_map..(k + 1) * per_map] == want[frame * per_map..(frame + 1) * per_map],
+            "map {k} differs from MDAnalysis' map of DCD frame {frame}"
+        );
+    }
+}

@@ -70,7 +70,8 @@ pub struct SystemSection {
     /// prmtop only: `none` or `obc2`.
     #[serde(default = "default_implicit")]
     pub implicit_solvent: String,
-    /// Optional DCD whose frames `start_frames` are the starting structures
+    /// Optional trajectory (DCD, Amber NetCDF or XTC) whose frames
+    /// `start_frames` are the starting structures
     /// (cycled over the ensemble); default: the PDB/inpcrd positions.
     pub start_dcd: Option<PathBuf>,
     /// 0-based frames of `start_dcd`.

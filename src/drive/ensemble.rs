@@ -17,8 +17,8 @@ use crate::forcefield::prmtop::{Constraints, ImplicitSolvent, PrmtopOptions};
 use crate::forcefield::{BoxVectors, NonbondedMethod, System};
 use crate::frames::Frames;
 use crate::integrate::{Integrator, Simulation, SimulationOptions};
-use crate::io::dcd::read_dcd_for;
 use crate::io::pdb::read_pdb;
+use crate::io::read_trajectory_for;
 use crate::nn::{point_clouds, Encoder};
 
 type V3 = [f64; 3];
@@ -121,7 +121,7 @@ impl Inputs {
         let starts = match &cfg.system.start_dcd {
             None => vec![positions],
             Some(dcd) => {
-                let frames = read_dcd_for(dcd, n)?;
+                let frames = read_trajectory_for(dcd, n)?;
                 let mut starts = Vec::new();
                 for &f in &cfg.system.start_frames {
                     if f >= frames.n_frames() {

@@ -198,10 +198,11 @@ pub struct TrajArgs {
     /// Topology and atom names (PDB).
     #[arg(long)]
     pub top: PathBuf,
-    /// Trajectory (DCD); coordinates in Å on disk, nm in steermd.
+    /// Trajectory: DCD, Amber NetCDF (.nc, .ncrst) or XTC, chosen by
+    /// extension or, for other names, by content; nm in steermd.
     #[arg(long)]
     pub traj: PathBuf,
-    /// Read a trajectory that ends inside a frame (a killed run) without its
+    /// Read a DCD that ends inside a frame (a killed run) without its
     /// partial last frame, with a warning, instead of refusing it.
     #[arg(long)]
     pub drop_partial_frame: bool,

@@ -19,13 +19,13 @@ pub struct Selected {
     pub selection: Vec<usize>,
 }
 
-/// Read the PDB topology and DCD trajectory, check they agree, select atoms by name.
+/// Read the PDB topology and the trajectory (DCD, Amber NetCDF or XTC), check they agree, select atoms by name.
 pub fn load_selected(a: &TrajArgs) -> Result<Selected> {
     let (topology, _) = pdb::read_pdb(&a.top)?;
     let options = dcd::DcdReadOptions {
         drop_partial_frame: a.drop_partial_frame,
     };
-    let frames = dcd::read_dcd_with(&a.traj, None, &options)?;
+    let frames = steermd::io::read_trajectory_with(&a.traj, &options)?;
     if frames.n_atoms != topology.atoms.len() {
         return Err(Error::Shape(format!(
             "{} has {} atoms but topology {} has {}",
