@@ -108,7 +108,11 @@ fn knn_block_body<T: Scalar, const FMA: bool, const WIDE: bool>(
 /// lanes. Collects per lane every point whose computed squared distance is
 /// within the acceptance bound derived from the running (k+1)-th smallest.
 #[inline(always)]
-fn search<T: Scalar, const FMA: bool, const WIDE: bool>(job: &Job<'_, T>, first: usize, s: &mut Scratch<T>) {
+fn search<T: Scalar, const FMA: bool, const WIDE: bool>(
+    job: &Job<'_, T>,
+    first: usize,
+    s: &mut Scratch<T>,
+) {
     let tree = job.tree;
     let want = job.k + 1;
     let used = s.block.used();
@@ -122,7 +126,8 @@ fn search<T: Scalar, const FMA: bool, const WIDE: bool>(job: &Job<'_, T>, first:
     let mut d2 = [T::ZERO; LEAF_SIZE];
     while let Some(id) = s.stack.pop() {
         let id = id as usize;
-        let active = T::box_lower32::<FMA, WIDE>(&s.block.q, tree.lo(id), tree.hi(id), &s.prune) & used;
+        let active =
+            T::box_lower32::<FMA, WIDE>(&s.block.q, tree.lo(id), tree.hi(id), &s.prune) & used;
         if active == 0 {
             continue;
         }
