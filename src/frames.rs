@@ -22,7 +22,7 @@ impl Frames {
         if n_atoms == 0 {
             return Err(Error::Shape("frames must have at least one atom".into()));
         }
-        if xyz.len() % (3 * n_atoms) != 0 {
+        if !xyz.len().is_multiple_of(3 * n_atoms) {
             return Err(Error::Shape(format!(
                 "coordinate array of length {} is not a whole number of frames of {n_atoms} atoms x 3",
                 xyz.len()

@@ -407,7 +407,7 @@ impl DriveConfig {
         if md.report_interval == 0 || md.iteration_steps == 0 {
             return bad("md.report_interval and md.iteration_steps must be >= 1".into());
         }
-        if md.iteration_steps % md.report_interval != 0 {
+        if !md.iteration_steps.is_multiple_of(md.report_interval) {
             return bad(format!(
                 "md.iteration_steps = {} is not a multiple of md.report_interval = {}",
                 md.iteration_steps, md.report_interval

@@ -74,7 +74,7 @@ fn check_points(points: &[f32], dim: usize) -> Result<usize> {
             "k-means: dim must be at least 1".into(),
         ));
     }
-    if points.len() % dim != 0 {
+    if !points.len().is_multiple_of(dim) {
         return Err(Error::Shape(format!(
             "k-means: {} point values are not a multiple of dim = {dim}",
             points.len()
@@ -219,7 +219,7 @@ pub fn kmeans_from(
     max_iter: usize,
 ) -> Result<KMeans> {
     let n = check_points(points, dim)?;
-    if init_centers.len() % dim != 0 {
+    if !init_centers.len().is_multiple_of(dim) {
         return Err(Error::Shape(format!(
             "k-means: {} initial centre values are not a multiple of dim = {dim}",
             init_centers.len()

@@ -499,7 +499,7 @@ impl Simulation {
             if self
                 .reporters
                 .iter()
-                .any(|r| r.interval() != 0 && self.step % r.interval() == 0)
+                .any(|r| r.interval() != 0 && self.step.is_multiple_of(r.interval()))
             {
                 self.report()?;
             }
@@ -525,7 +525,7 @@ impl Simulation {
         };
         let mut result = Ok(());
         for r in &mut reporters {
-            if r.interval() != 0 && self.step % r.interval() == 0 {
+            if r.interval() != 0 && self.step.is_multiple_of(r.interval()) {
                 result = r.report(&view);
                 if result.is_err() {
                     break;
@@ -547,7 +547,7 @@ impl Simulation {
         let tol = self.options.constraint_tolerance;
         self.next_velocities.copy_from_slice(&self.velocities);
         if let Some(freq) = self.cm_frequency {
-            if index % freq == 0 {
+            if index.is_multiple_of(freq) {
                 remove_com_velocity(&self.system.masses, &mut self.next_velocities);
             }
         }

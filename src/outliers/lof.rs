@@ -48,7 +48,7 @@ pub fn lof_from_knn(nn: &Knn) -> Result<Vec<f64>> {
     if nn.idx.is_empty() && nn.dist.is_empty() {
         return Ok(Vec::new());
     }
-    if k == 0 || nn.idx.len() % k != 0 || nn.dist.len() != nn.idx.len() {
+    if k == 0 || !nn.idx.len().is_multiple_of(k) || nn.dist.len() != nn.idx.len() {
         return Err(Error::Shape(format!(
             "lof_from_knn: {} indices and {} distances are not n rows of k = {k}",
             nn.idx.len(),

@@ -16,7 +16,7 @@ pub(crate) fn points(what: &str, points: &[f32], dim: usize) -> Result<usize> {
             "{what}: the point set is empty"
         )));
     }
-    if points.len() % dim != 0 {
+    if !points.len().is_multiple_of(dim) {
         return Err(Error::Shape(format!(
             "{what}: {} values are not a whole number of {dim}-dimensional points",
             points.len()

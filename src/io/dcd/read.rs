@@ -218,7 +218,7 @@ impl<'a> Reader<'a> {
         let fl = frame_len(n_atoms, has_cell, four_d);
         let data = self.bytes.len() - data_start;
         let whole = data / fl;
-        if data % fl != 0 {
+        if !data.is_multiple_of(fl) {
             let partial = format!(
                 "frame {whole} truncated: it starts at byte offset {} and needs {fl} bytes, the file ends at byte {}",
                 data_start + whole * fl,

@@ -61,11 +61,11 @@ multiversion! {
         dist: &mut [f64],
         idx: &mut [u32],
         s: &mut Scratch<T>,
-    ) => knn_block_body::<T; FMA>
+    ) => knn_block_body::<T; FMA, WIDE>
 }
 
 #[inline(always)]
-fn knn_block_body<T: Scalar, const FMA: bool>(
+fn knn_block_body<T: Scalar, const FMA: bool, const WIDE: bool>(
     job: &Job<'_, T>,
     first: usize,
     len: usize,
@@ -75,7 +75,7 @@ fn knn_block_body<T: Scalar, const FMA: bool>(
 ) {
     let (k, dim, tree) = (job.k, job.tree.dim, job.tree);
     s.block.load(job.points, &tree.perm[first..first + len]);
-    search::<T, FMA>(job, first, s);
+    search::<T, FMA, WIDE>(job, first, s);
     for lane in 0..len {
         // Exact re-ranking of the survivors, the query itself excluded.
         let qi = s.block.idx[lane];
@@ -108,7 +108,11 @@ fn knn_block_body<T: Scalar, const FMA: bool>(
 /// lanes. Collects per lane every point whose computed squared distance is
 /// within the acceptance bound derived from the running (k+1)-th smallest.
 #[inline(always)]
-fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Scratch<T>) {
+fn search<T: Scalar, const FMA: bool, const WIDE: bool>(
+    job: &Job<'_, T>,
+    first: usize,
+    s: &mut Scratch<T>,
+) {
     let tree = job.tree;
     let want = job.k + 1;
     let used = s.block.used();
@@ -122,7 +126,8 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Sc
     let mut d2 = [T::ZERO; LEAF_SIZE];
     while let Some(id) = s.stack.pop() {
         let id = id as usize;
-        let active = T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.prune) & used;
+        let active =
+            T::box_lower32::<FMA, WIDE>(&s.block.q, tree.lo(id), tree.hi(id), &s.prune) & used;
         if active == 0 {
             continue;
         }
@@ -139,7 +144,7 @@ fn search<T: Scalar, const FMA: bool>(job: &Job<'_, T>, first: usize, s: &mut Sc
                 (&mut s.cands[lane], &mut s.accept[lane], &mut s.prune[lane]);
             for (r, run) in data.chunks_exact(tree.dim * LEAF_SIZE).enumerate() {
                 let run_start = start + r * LEAF_SIZE;
-                let mut hits = T::run32::<FMA>(run, q, *accept, &mut d2);
+                let mut hits = T::run32::<FMA, WIDE>(run, q, *accept, &mut d2);
                 while hits != 0 {
                     let l = hits.trailing_zeros() as usize;
                     hits &= hits - 1;

@@ -91,7 +91,7 @@ enum Visit {
 /// `lanes_for(id, node)` restricts the lanes that need node `id`; `f`
 /// receives fully-inside nodes and per-point hits.
 #[inline(always)]
-fn walk<T: Scalar, const FMA: bool>(
+fn walk<T: Scalar, const FMA: bool, const WIDE: bool>(
     rq: &Radius<'_, T>,
     s: &mut Scratch<T>,
     start: Mask,
@@ -114,11 +114,11 @@ fn walk<T: Scalar, const FMA: bool>(
         if m == 0 {
             continue;
         }
-        m &= T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.outside);
+        m &= T::box_lower32::<FMA, WIDE>(&s.block.q, tree.lo(id), tree.hi(id), &s.outside);
         if m == 0 {
             continue;
         }
-        if T::box_lower32::<FMA>(&s.block.q, tree.lo(id), tree.hi(id), &s.inside) & m != 0 {
+        if T::box_lower32::<FMA, WIDE>(&s.block.q, tree.lo(id), tree.hi(id), &s.inside) & m != 0 {
             s.block.box_upper::<FMA>(tree.lo(id), tree.hi(id), &mut ub);
             let all = le1::<T, FMA>(&ub, rq.inside) & m;
             if all != 0 {
@@ -143,7 +143,7 @@ fn walk<T: Scalar, const FMA: bool>(
             let q = rq.row(s.block.idx[lane] as usize);
             for (r, run) in data.chunks_exact(tree.dim * LEAF_SIZE).enumerate() {
                 let run_start = start + r * LEAF_SIZE;
-                let mut hits = T::run32::<FMA>(run, &s.qrow, rq.outside, &mut s.d2);
+                let mut hits = T::run32::<FMA, WIDE>(run, &s.qrow, rq.outside, &mut s.d2);
                 while hits != 0 {
                     let l = hits.trailing_zeros() as usize;
                     hits &= hits - 1;
@@ -167,11 +167,11 @@ multiversion! {
         len: usize,
         out: &mut [u32],
         s: &mut Scratch<T>,
-    ) => count_block_body::<T; FMA>
+    ) => count_block_body::<T; FMA, WIDE>
 }
 
 #[inline(always)]
-fn count_block_body<T: Scalar, const FMA: bool>(
+fn count_block_body<T: Scalar, const FMA: bool, const WIDE: bool>(
     rq: &Radius<'_, T>,
     cap: u32,
     first: usize,
@@ -184,7 +184,7 @@ fn count_block_body<T: Scalar, const FMA: bool>(
     let done = std::cell::Cell::new(0 as Mask);
     let nodes = &rq.tree.nodes;
     let start = s.block.used();
-    walk::<T, FMA>(
+    walk::<T, FMA, WIDE>(
         rq,
         s,
         start,
@@ -290,11 +290,11 @@ multiversion! {
         first: usize,
         len: usize,
         s: &mut Scratch<T>,
-    ) => components_block_body::<T; FMA>
+    ) => components_block_body::<T; FMA, WIDE>
 }
 
 #[inline(always)]
-fn components_block_body<T: Scalar, const FMA: bool>(
+fn components_block_body<T: Scalar, const FMA: bool, const WIDE: bool>(
     ct: &CoreTree<'_, T>,
     uf: &UnionFind,
     first: usize,
@@ -334,7 +334,7 @@ fn components_block_body<T: Scalar, const FMA: bool>(
         m
     };
     let start = s.block.used();
-    walk::<T, FMA>(rq, s, start, needs, |visit| match visit {
+    walk::<T, FMA, WIDE>(rq, s, start, needs, |visit| match visit {
         Visit::All(id, m) => {
             for lane in lanes(m) {
                 ct.union_all(idx[lane], id, uf);
@@ -359,11 +359,11 @@ multiversion! {
         queries: &[u32],
         out: &mut [u32],
         s: &mut Scratch<T>,
-    ) => border_block_body::<T; FMA>
+    ) => border_block_body::<T; FMA, WIDE>
 }
 
 #[inline(always)]
-fn border_block_body<T: Scalar, const FMA: bool>(
+fn border_block_body<T: Scalar, const FMA: bool, const WIDE: bool>(
     rq: &Radius<'_, T>,
     root: &[u32],
     node_min: &[u32],
@@ -384,7 +384,7 @@ fn border_block_body<T: Scalar, const FMA: bool>(
         m
     };
     let start = s.block.used();
-    walk::<T, FMA>(rq, s, start, improves, |visit| {
+    walk::<T, FMA, WIDE>(rq, s, start, improves, |visit| {
         let mut b = best.get();
         match visit {
             Visit::All(id, m) => {

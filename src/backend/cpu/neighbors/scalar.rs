@@ -2,6 +2,9 @@
 
 use std::ops::{Add, Mul, Sub};
 
+#[cfg(target_arch = "x86_64")]
+mod wide;
+
 /// f32 (fast path) or f64 (inputs too large for f32 squared distances).
 pub(super) trait Scalar:
     Copy
@@ -38,14 +41,21 @@ pub(super) trait Scalar:
     /// Squared distances from `q` (`dim` values) to the 32 points of a
     /// transposed leaf run (`run[d * 32 + lane]`) into `out`; returns the
     /// mask of lanes with distance `<= accept` (`out` is only meaningful
-    /// for those lanes: a run may stop early when none can be).
-    fn run32<const AVX2: bool>(run: &[Self], q: &[Self], accept: Self, out: &mut [Self; 32])
-        -> u32;
+    /// for those lanes: a run may stop early when none can be). `WIDE`
+    /// selects 512-bit instructions (only true in code compiled with
+    /// `avx512f`); every tier computes the same value per lane.
+    fn run32<const AVX2: bool, const WIDE: bool>(
+        run: &[Self],
+        q: &[Self],
+        accept: Self,
+        out: &mut [Self; 32],
+    ) -> u32;
 
     /// Per-lane lower bound of the squared distance from 32 transposed
     /// queries (`q[d * 32 + lane]`, `dim` components) to the box `lo..hi`;
-    /// returns the mask of lanes with bound `<= limit[lane]`.
-    fn box_lower32<const AVX2: bool>(
+    /// returns the mask of lanes with bound `<= limit[lane]`. `WIDE` as in
+    /// [`Scalar::run32`].
+    fn box_lower32<const AVX2: bool, const WIDE: bool>(
         q: &[Self],
         lo: &[Self],
         hi: &[Self],
@@ -149,12 +159,16 @@ impl Scalar for f32 {
     }
 
     #[inline(always)]
-    fn run32<const AVX2: bool>(
+    fn run32<const AVX2: bool, const WIDE: bool>(
         run: &[Self],
         q: &[Self],
         accept: Self,
         out: &mut [Self; 32],
     ) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if WIDE {
+            return wide::run32(run, q, accept, out);
+        }
         #[cfg(target_arch = "x86_64")]
         if AVX2 {
             use std::arch::x86_64::*;
@@ -210,12 +224,16 @@ impl Scalar for f32 {
     }
 
     #[inline(always)]
-    fn box_lower32<const AVX2: bool>(
+    fn box_lower32<const AVX2: bool, const WIDE: bool>(
         q: &[Self],
         lo: &[Self],
         hi: &[Self],
         limit: &[Self; 32],
     ) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if WIDE {
+            return wide::box_lower32(q, lo, hi, limit);
+        }
         #[cfg(target_arch = "x86_64")]
         if AVX2 {
             use std::arch::x86_64::*;
@@ -313,7 +331,7 @@ impl Scalar for f64 {
     }
 
     #[inline(always)]
-    fn run32<const AVX2: bool>(
+    fn run32<const AVX2: bool, const WIDE: bool>(
         run: &[Self],
         q: &[Self],
         accept: Self,
@@ -323,7 +341,7 @@ impl Scalar for f64 {
     }
 
     #[inline(always)]
-    fn box_lower32<const AVX2: bool>(
+    fn box_lower32<const AVX2: bool, const WIDE: bool>(
         q: &[Self],
         lo: &[Self],
         hi: &[Self],
