@@ -314,7 +314,12 @@ pub(crate) fn gather(
     dim: usize,
     opts: Option<&AgentOptions>,
 ) -> Result<Gathered> {
-    agree(comm, WHAT, "its input checks", check_local(local, dim, opts))?;
+    agree(
+        comm,
+        WHAT,
+        "its input checks",
+        check_local(local, dim, opts),
+    )?;
     let dims = all_gather::<u64>(comm, &[dim as u64])?;
     if let Some(r) = dims.iter().position(|&d| d != dim as u64) {
         return Err(Error::Shape(format!(

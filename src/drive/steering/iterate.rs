@@ -212,7 +212,10 @@ impl<'c> Steering<'c> {
     }
 
     /// Broadcast every restart frame's state from its owner, in ascending id.
-    fn transfer(&self, plan: &BTreeMap<usize, (u64, &'static str)>) -> Result<BTreeMap<u64, Moved>> {
+    fn transfer(
+        &self,
+        plan: &BTreeMap<usize, (u64, &'static str)>,
+    ) -> Result<BTreeMap<u64, Moved>> {
         let mut sources: Vec<u64> = plan
             .values()
             .map(|&(id, _)| id)
@@ -319,14 +322,23 @@ impl<'c> Steering<'c> {
 
 /// The inverse of [`Steering::pack`].
 fn unpack(buf: &[f64]) -> Result<Moved> {
-    let bad = || Error::Shape(format!("{WHAT}: malformed restart state of {} values", buf.len()));
+    let bad = || {
+        Error::Shape(format!(
+            "{WHAT}: malformed restart state of {} values",
+            buf.len()
+        ))
+    };
     let head = buf.get(..5).ok_or_else(bad)?;
     let (n, nv, has_box) = (head[0] as usize, head[1] as usize, head[2] != 0.0);
     let want = 5 + 3 * (n + nv) + if has_box { 9 } else { 0 };
     if buf.len() != want {
         return Err(bad());
     }
-    let v3 = |s: &[f64]| s.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect::<Vec<V3>>();
+    let v3 = |s: &[f64]| {
+        s.chunks_exact(3)
+            .map(|c| [c[0], c[1], c[2]])
+            .collect::<Vec<V3>>()
+    };
     let body = &buf[5..];
     Ok(Moved {
         positions: v3(&body[..3 * n]),
