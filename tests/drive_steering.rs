@@ -57,7 +57,8 @@ fn schedule(it: usize, sim: usize) -> (Vec<usize>, bool) {
 
 /// Velocities are handed over for even simulations only (nm/ps).
 fn velocities_of(sim: usize, positions: &[V3]) -> Option<Vec<V3>> {
-    (sim % 2 == 0).then(|| positions.iter().map(|p| p.map(|x| 0.01 * x)).collect())
+    sim.is_multiple_of(2)
+        .then(|| positions.iter().map(|p| p.map(|x| 0.01 * x)).collect())
 }
 
 /// One rank's run: its iterations' results.
@@ -113,8 +114,7 @@ fn results_do_not_depend_on_ranks_and_match_an_independent_lof() {
     let one = run(1, &frames);
     let dim = 10;
     let mut window: Vec<(u64, Vec<f32>, f32)> = Vec::new();
-    for it in 0..ITERATIONS {
-        let r = &one[0][it];
+    for (it, r) in one[0].iter().enumerate() {
         // Ids (it·M + sim)·2 + k, the blown-up simulations' missing.
         let want: Vec<u64> = (0..SIMS)
             .flat_map(|sim| {
