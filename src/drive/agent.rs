@@ -288,13 +288,19 @@ fn plain(eps: f64, min_samples: usize) -> AdaptiveDbscanOptions {
 
 /// Make every rank see every rank's outcome of a local stage: returns this
 /// rank's error if it failed, otherwise an error naming the first rank that
-/// failed, otherwise `Ok`. One all-gather of a byte per rank.
-pub(super) fn agree<T>(comm: &dyn Communicator, stage: &str, local: Result<T>) -> Result<T> {
+/// failed, otherwise `Ok`. One all-gather of a byte per rank. `what` names
+/// the collective call in the message.
+pub(super) fn agree<T>(
+    comm: &dyn Communicator,
+    what: &str,
+    stage: &str,
+    local: Result<T>,
+) -> Result<T> {
     let failed = all_gather::<u8>(comm, &[u8::from(local.is_err())])?;
     let local = local?;
     match failed.iter().position(|&f| f != 0) {
         Some(r) => Err(Error::InvalidArgument(format!(
-            "{WHAT}: rank {r} failed in {stage} (see that rank's error)"
+            "{what}: rank {r} failed in {stage} (see that rank's error)"
         ))),
         None => Ok(local),
     }
@@ -308,7 +314,12 @@ pub(crate) fn gather(
     dim: usize,
     opts: Option<&AgentOptions>,
 ) -> Result<Gathered> {
-    agree(comm, "its input checks", check_local(local, dim, opts))?;
+    agree(
+        comm,
+        WHAT,
+        "its input checks",
+        check_local(local, dim, opts),
+    )?;
     let dims = all_gather::<u64>(comm, &[dim as u64])?;
     if let Some(r) = dims.iter().position(|&d| d != dim as u64) {
         return Err(Error::Shape(format!(
@@ -394,7 +405,7 @@ fn distributed_knn(
 ) -> Result<Knn> {
     let n = points.len() / dim;
     let part = knn_part(device, points, dim, k, comm.rank(), comm.size());
-    let (queries, rows) = agree(comm, "its kNN share", part)?;
+    let (queries, rows) = agree(comm, WHAT, "its kNN share", part)?;
     if comm.size() == 1 && queries.len() == n {
         // The only part covers 0..n ascending: it is the full table.
         return Ok(rows);

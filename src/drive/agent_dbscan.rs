@@ -23,12 +23,12 @@ impl Exchange for Ranks<'_> {
     }
 
     fn all_gather_u32(&self, local: Result<Vec<u32>>) -> Result<Vec<u32>> {
-        let local = agree(self.0, "its DBSCAN share", local)?;
+        let local = agree(self.0, "agent_step", "its DBSCAN share", local)?;
         all_gather::<u32>(self.0, &local)
     }
 
     fn all_gather_f64(&self, local: Result<Vec<f64>>) -> Result<Vec<f64>> {
-        let local = agree(self.0, "its DBSCAN share", local)?;
+        let local = agree(self.0, "agent_step", "its DBSCAN share", local)?;
         all_gather::<f64>(self.0, &local)
     }
 }
@@ -54,7 +54,7 @@ pub(super) fn distributed_dbscan(
 ) -> Result<DbscanFound> {
     let ranks = Ranks(comm);
     let trials = Trials::new(device, points, dim, options.min_samples, &ranks);
-    let mut trials = agree(comm, "its DBSCAN set-up", trials)?;
+    let mut trials = agree(comm, "agent_step", "its DBSCAN set-up", trials)?;
     let r = search(options, |eps| trials.run(eps))?;
     Ok(DbscanFound {
         outliers: r.outliers,

@@ -1,17 +1,17 @@
-//! The campaign loop: MD with in-memory analysis, agent step, restarts,
-//! outputs and checkpoints, iteration after iteration.
+//! The campaign loop: per iteration, MD of this rank's simulations, their
+//! frames handed to the [`Steering`] (analysis, agent step, restart plan),
+//! the restarts applied, outputs and a checkpoint written.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::backend::Device;
-use crate::drive::agent::{agent_step, gather, AgentOptions, Gathered, LocalFrames};
 use crate::drive::checkpoint::{self, CampaignState};
-use crate::drive::comm::{all_gather, broadcast, Communicator};
-use crate::drive::config::{DriveConfig, Mode};
-use crate::drive::ensemble::{frame_id, owner, run_iteration, share, sim_of, FrameRecord, Inputs};
-use crate::drive::output::{self, Restart, Restarts};
-use crate::drive::seeds::{derive, uniform, Stream};
+use crate::drive::comm::Communicator;
+use crate::drive::config::DriveConfig;
+use crate::drive::ensemble::{run_iteration, share, FrameRecord, Inputs, Member, MemberMd};
+use crate::drive::output::{self, Restarts};
+use crate::drive::seeds::{derive, Stream};
+use crate::drive::steering::{CommRef, Steering, SteeringConfig, SteeringIteration};
 use crate::drive::summary::{IterationSummary, StateModel};
 use crate::error::{Error, Result};
 
@@ -39,9 +39,6 @@ pub struct CampaignReport {
     pub resumed_at: usize,
 }
 
-/// Marks "restart from the starting structure" in restart plans.
-const START: u64 = u64::MAX;
-
 /// Run (or, with `resume`, continue) the campaign `cfg` on this rank.
 ///
 /// Every rank of `comm` must call this with the same configuration. Inputs
@@ -53,81 +50,155 @@ pub fn run_campaign(
     resume: bool,
     observer: &dyn Observer,
 ) -> Result<CampaignReport> {
-    let m = cfg.ensemble.simulations;
-    let (rank, ranks) = (comm.rank(), comm.size());
-    if m < ranks {
-        return Err(Error::InvalidArgument(format!(
-            "config: ensemble.simulations = {m} is fewer than the {ranks} ranks"
-        )));
-    }
-    let inputs = Inputs::load(cfg)?;
-    let dim = inputs.latent_dim;
-    let states = match &cfg.analysis.states_reference {
-        Some(p) => Some(StateModel::from_npy(
-            p,
-            dim,
-            cfg.analysis.states,
-            derive(cfg.md.seed, Stream::States, 0, 0),
-        )?),
-        None => None,
-    };
-    let mine = share(m, rank, ranks);
-    let mut state = CampaignState {
-        fingerprint: cfg.fingerprint(),
-        best_rmsd: f32::INFINITY,
-        ..CampaignState::default()
-    };
-    let mut members = Vec::with_capacity(mine.len());
-    let mut window: Vec<FrameRecord> = Vec::new();
-    let previous = if resume {
-        checkpoint::latest(cfg)?
-    } else {
-        None
-    };
-    if let Some((dir, saved)) = previous {
-        for sim in mine.clone() {
-            let mut member = inputs.new_member_unprepared(cfg, device, sim)?;
-            member
-                .sim
-                .load_checkpoint(checkpoint::sim_path(&dir, sim))?;
-            window.extend(checkpoint::read_window(&dir, sim)?);
-            members.push(member);
-        }
-        state = saved;
-    } else {
-        if rank == 0 {
-            std::fs::create_dir_all(&cfg.output.dir).map_err(|e| Error::io(&cfg.output.dir, e))?;
-            // A fresh campaign must not leave an older one's checkpoints for
-            // a later --resume to pick up.
-            let old = cfg.output.dir.join("checkpoint");
-            if old.exists() {
-                std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-            }
-        }
-        comm.barrier()?;
-        for sim in mine.clone() {
-            members.push(inputs.new_member(cfg, device, sim)?);
-        }
-    }
-    let resumed_at = state.iterations_done;
-    let mut seen = vec![false; states.as_ref().map_or(0, |s| s.centers.len() / dim)];
-    for &s in &state.states_seen {
-        seen[s as usize] = true;
-    }
-    let agent_opts = AgentOptions {
-        method: cfg.outlier_method(),
-        sort_by_rmsd: cfg.agent.sort_by_rmsd,
-    };
-
+    let mut campaign = Campaign::start(cfg, comm, device, resume)?;
+    let resumed_at = campaign.state.iterations_done;
     for it in resumed_at..cfg.md.iterations {
+        let summary = campaign.iteration(it, observer)?;
+        observer.iteration_done(&summary);
+    }
+    Ok(CampaignReport {
+        state: campaign.state,
+        resumed_at,
+    })
+}
+
+/// One rank's part of a running campaign.
+struct Campaign<'a> {
+    cfg: &'a DriveConfig,
+    inputs: Inputs,
+    members: Vec<Member>,
+    steering: Steering<'a>,
+    states: Option<StateModel>,
+    /// Per state of `states`, whether a frame was assigned to it.
+    seen: Vec<bool>,
+    state: CampaignState,
+}
+
+impl<'a> Campaign<'a> {
+    /// Load the inputs and create (or restore from the latest checkpoint)
+    /// this rank's simulations and the steering.
+    fn start(
+        cfg: &'a DriveConfig,
+        comm: &'a dyn Communicator,
+        device: &Device,
+        resume: bool,
+    ) -> Result<Campaign<'a>> {
+        let m = cfg.ensemble.simulations;
+        let (rank, ranks) = (comm.rank(), comm.size());
+        if m < ranks {
+            return Err(Error::InvalidArgument(format!(
+                "config: ensemble.simulations = {m} is fewer than the {ranks} ranks"
+            )));
+        }
+        let (inputs, analyzer) = Inputs::load(cfg)?;
+        let dim = analyzer.latent_dim;
+        let states = match &cfg.analysis.states_reference {
+            Some(p) => Some(StateModel::from_npy(
+                p,
+                dim,
+                cfg.analysis.states,
+                derive(cfg.md.seed, Stream::States, 0, 0),
+            )?),
+            None => None,
+        };
+        let mine = share(m, rank, ranks);
+        let mut steering = Steering::with_analyzer(
+            CommRef::Borrowed(comm),
+            &SteeringConfig::from_campaign(cfg),
+            analyzer,
+            mine.len(),
+            *device,
+        )?;
+        steering.set_mode(cfg.mode);
+        steering.set_frames_per_iteration(cfg.frames_per_iteration());
+        let previous = if resume {
+            checkpoint::latest(cfg)?
+        } else {
+            None
+        };
+        let mut members = Vec::with_capacity(mine.len());
+        let state = match previous {
+            Some((dir, saved)) => {
+                let mut window = Vec::new();
+                for sim in mine {
+                    let mut member = inputs.new_member_unprepared(cfg, device, sim)?;
+                    member
+                        .sim
+                        .load_checkpoint(checkpoint::sim_path(&dir, sim))?;
+                    window.extend(checkpoint::read_window(&dir, sim)?);
+                    members.push(member);
+                }
+                steering.resume(saved.iterations_done, window);
+                saved
+            }
+            None => {
+                start_fresh(cfg, comm)?;
+                for sim in mine {
+                    members.push(inputs.new_member(cfg, device, sim)?);
+                }
+                CampaignState {
+                    fingerprint: cfg.fingerprint(),
+                    best_rmsd: f32::INFINITY,
+                    ..CampaignState::default()
+                }
+            }
+        };
+        let mut seen = vec![false; states.as_ref().map_or(0, |s| s.centers.len() / dim)];
+        for &s in &state.states_seen {
+            seen[s as usize] = true;
+        }
+        Ok(Campaign {
+            cfg,
+            inputs,
+            members,
+            steering,
+            states,
+            seen,
+            state,
+        })
+    }
+
+    /// Iteration `it`: MD and analysis, the steering's agent step and
+    /// restart plan, restarts, outputs and the checkpoint.
+    fn iteration(&mut self, it: usize, observer: &dyn Observer) -> Result<IterationSummary> {
         let t_iter = Instant::now();
-        if cfg.fault_injection.fail_rank == Some([rank, it]) {
+        self.inject_faults(it)?;
+        let t = Instant::now();
+        let produced = run_iteration(&mut self.members, self.cfg, &|| observer.frame_done())?;
+        self.hand_over(produced)?;
+        for m in self.steering.analyze()? {
+            output::write_member(self.cfg, it, m)?;
+        }
+        let md_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let result = self.steering.iterate()?.clone();
+        let agent_s = t.elapsed().as_secs_f64();
+        self.record_frames(it, &result)?;
+        self.restart(it, &result)?;
+        let summary = self.summary(&result, t_iter.elapsed().as_secs_f64(), md_s, agent_s);
+        if self.steering.comm().rank() == 0 {
+            output::write_restarts(self.cfg, &restarts_record(self.cfg, &result))?;
+        }
+        self.state.iterations_done = it + 1;
+        self.state.states_seen = (0..self.seen.len() as u32)
+            .filter(|&s| self.seen[s as usize])
+            .collect();
+        self.state.summaries.push(summary.clone());
+        self.checkpoint(it)?;
+        Ok(summary)
+    }
+
+    /// The configured fault injection for iteration `it`: fail this rank,
+    /// or blow up a simulation (velocities × 10⁴).
+    fn inject_faults(&mut self, it: usize) -> Result<()> {
+        let rank = self.steering.comm().rank();
+        if self.cfg.fault_injection.fail_rank == Some([rank, it]) {
             return Err(Error::InvalidArgument(format!(
                 "fault injection: rank {rank} fails at iteration {it}"
             )));
         }
-        for mem in &mut members {
-            if cfg.fault_injection.blow_up.contains(&[mem.sim_id, it]) {
+        for mem in &mut self.members {
+            if self.cfg.fault_injection.blow_up.contains(&[mem.sim_id, it]) {
                 let v: Vec<V3> = mem
                     .sim
                     .velocities()
@@ -137,251 +208,158 @@ pub fn run_campaign(
                 mem.sim.set_velocities(v)?;
             }
         }
+        Ok(())
+    }
 
-        // 1. MD with in-memory analysis.
-        let t = Instant::now();
-        let produced = run_iteration(&mut members, &inputs, device, cfg, it, &|| {
-            observer.frame_done()
-        })?;
-        let md_s = t.elapsed().as_secs_f64();
-        let mut blown_local: Vec<u64> = Vec::new();
-        let mut messages = Vec::new();
-        for p in &produced {
-            output::write_member(cfg, it, p)?;
-            if let Some(msg) = &p.failure {
-                messages.push(msg.clone());
-            }
-        }
-        let mut new_ids = Vec::new();
-        let mut new_lat = Vec::new();
-        let mut new_rmsd = Vec::new();
+    /// Give the steering every frame (and blow-up) of this iteration's MD.
+    fn hand_over(&mut self, produced: Vec<MemberMd>) -> Result<()> {
         for p in produced {
-            let blew_up = p.blew_up;
-            for f in &p.frames {
-                new_ids.push(f.id);
-                new_lat.extend_from_slice(&f.latent);
-                new_rmsd.push(f.rmsd);
+            for f in p.frames {
+                self.steering
+                    .add_frame(p.sim_id, f.step, f.positions, None, Some(f.velocities))?;
             }
-            window.extend(p.frames);
-            if blew_up {
-                // Replace from its latest good frame (or its start).
-                let fallback = window
-                    .iter()
-                    .filter(|f| sim_of(cfg, f.id) == p.sim_id)
-                    .map(|f| f.id)
-                    .max()
-                    .unwrap_or(START);
-                blown_local.extend([p.sim_id as u64, fallback]);
+            if let Some(message) = &p.failure {
+                self.steering.mark_failed(p.sim_id, message)?;
             }
         }
+        Ok(())
+    }
 
-        // 2. This iteration's frames, everywhere: outputs, best RMSD, states.
-        let Gathered {
-            ids: ids_sorted,
-            latents: lat_sorted,
-            rmsd: rmsd_sorted,
-        } = gather(
-            comm,
-            &LocalFrames {
-                ids: &new_ids,
-                latents: &new_lat,
-                rmsd: &new_rmsd,
-            },
-            dim,
-            None,
-        )?;
-        if rank == 0 {
-            output::write_frames(cfg, it, &ids_sorted, &lat_sorted, &rmsd_sorted, dim)?;
+    /// The iteration's frames (every rank's): the frames output, best RMSD
+    /// and states visited.
+    fn record_frames(&mut self, it: usize, r: &SteeringIteration) -> Result<()> {
+        if self.steering.comm().rank() == 0 {
+            let dim = self.steering.analyzer().latent_dim;
+            output::write_frames(self.cfg, it, &r.ids, &r.latents, &r.rmsd, dim)?;
         }
-        for &r in &rmsd_sorted {
-            state.best_rmsd = state.best_rmsd.min(r);
+        for &x in &r.rmsd {
+            self.state.best_rmsd = self.state.best_rmsd.min(x);
         }
-        if let Some(model) = &states {
-            for s in model.assign(&lat_sorted) {
-                seen[s as usize] = true;
+        if let Some(model) = &self.states {
+            for s in model.assign(&r.latents) {
+                self.seen[s as usize] = true;
             }
         }
-        let blown: Vec<u64> = all_gather(comm, &blown_local)?;
-        let messages_all = gather_strings(comm, &messages)?;
+        Ok(())
+    }
 
-        // 3. The agent step over the window of the last `last_n` frames.
-        let newest = frame_id(cfg, it, m - 1, cfg.frames_per_iteration() - 1);
-        let oldest_kept = (newest + 1).saturating_sub(cfg.agent.last_n as u64);
-        window.retain(|f| f.id >= oldest_kept);
-        window.sort_by_key(|f| f.id);
-        let t = Instant::now();
-        let w_ids: Vec<u64> = window.iter().map(|f| f.id).collect();
-        let w_lat: Vec<f32> = window
-            .iter()
-            .flat_map(|f| f.latent.iter().copied())
-            .collect();
-        let w_rmsd: Vec<f32> = window.iter().map(|f| f.rmsd).collect();
-        let step = agent_step(
-            device,
-            comm,
-            &LocalFrames {
-                ids: &w_ids,
-                latents: &w_lat,
-                rmsd: &w_rmsd,
-            },
-            dim,
-            &agent_opts,
-        )?;
-        let agent_s = t.elapsed().as_secs_f64();
-
-        // 4. Restart plan (identical on every rank), then the transfers.
-        let mut plan: BTreeMap<usize, (u64, &'static str)> = BTreeMap::new();
-        if cfg.mode == Mode::Steered && !step.restarts.is_empty() {
-            for sim in 0..m {
-                plan.insert(sim, (step.restarts[sim % step.restarts.len()], "outlier"));
-            }
-        }
-        for pair in blown.chunks_exact(2) {
-            plan.entry(pair[0] as usize).or_insert((pair[1], "blow-up"));
-        }
-        let mut sources: Vec<u64> = plan
-            .values()
-            .map(|&(id, _)| id)
-            .filter(|&id| id != START)
-            .collect();
-        sources.sort_unstable();
-        sources.dedup();
-        let mut states_by_id: BTreeMap<u64, (Vec<V3>, Vec<V3>, f32)> = BTreeMap::new();
-        for &id in &sources {
-            let root = owner(m, ranks, sim_of(cfg, id));
-            let mut buf: Vec<f64> = Vec::new();
-            if rank == root {
-                let f = window.iter().find(|f| f.id == id).ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "rank {rank}: restart frame {id} is not in its window"
-                    ))
-                })?;
-                buf.extend(f.positions.iter().chain(&f.velocities).flatten());
-                buf.push(f64::from(f.rmsd));
-            }
-            broadcast(comm, root, &mut buf)?;
-            let n = (buf.len() - 1) / 6;
-            let v3 = |s: &[f64]| {
-                s.chunks_exact(3)
-                    .map(|c| [c[0], c[1], c[2]])
-                    .collect::<Vec<V3>>()
+    /// Put each restarted local simulation at its restart state: the frame's
+    /// positions (or its start's), the frame's velocities when the coin
+    /// said so, else new ones at the bath temperature.
+    fn restart(&mut self, it: usize, r: &SteeringIteration) -> Result<()> {
+        let md = &self.cfg.md;
+        for (mem, from) in self.members.iter_mut().zip(&r.local) {
+            let Some(from) = from else { continue };
+            let positions = match from.frame_id {
+                Some(_) => from.positions.clone(),
+                None => self.inputs.start_of(mem.sim_id).to_vec(),
             };
-            states_by_id.insert(
-                id,
-                (v3(&buf[..3 * n]), v3(&buf[3 * n..6 * n]), buf[6 * n] as f32),
-            );
-        }
-        let mut restarts = Vec::new();
-        for (&sim, &(id, reason)) in &plan {
-            let copy = id != START
-                && uniform(derive(
-                    cfg.md.seed,
-                    Stream::VelocityCoin,
-                    it as u64,
-                    sim as u64,
-                )) < cfg.agent.copy_velocities_probability;
-            restarts.push(Restart {
-                simulation: sim,
-                frame_id: id,
-                source_simulation: if id == START { sim } else { sim_of(cfg, id) },
-                rmsd: states_by_id.get(&id).map_or(f32::NAN, |s| s.2),
-                copied_velocities: copy,
-                reason: reason.to_string(),
-            });
-            if let Some(mem) = members.iter_mut().find(|x| x.sim_id == sim) {
-                let (pos, vel) = match states_by_id.get(&id) {
-                    Some((p, v, _)) => (p.clone(), v.clone()),
-                    None => (inputs.start_of(sim).to_vec(), Vec::new()),
-                };
-                mem.sim.set_positions(pos)?;
-                if copy {
-                    mem.sim.set_velocities(vel)?;
-                } else {
-                    mem.sim.set_velocities_to_temperature(
-                        cfg.md.temperature,
-                        derive(cfg.md.seed, Stream::Velocities, it as u64 + 1, sim as u64),
-                    )?;
-                }
+            mem.sim.set_positions(positions)?;
+            if from.copy_velocities {
+                mem.sim.set_velocities(from.velocities.clone())?;
+            } else {
+                mem.sim.set_velocities_to_temperature(
+                    md.temperature,
+                    derive(
+                        md.seed,
+                        Stream::Velocities,
+                        it as u64 + 1,
+                        mem.sim_id as u64,
+                    ),
+                )?;
             }
         }
+        Ok(())
+    }
 
-        // 5. Outputs, summary, checkpoint.
-        let wall_s = t_iter.elapsed().as_secs_f64();
-        let ensemble_ns = m as f64 * cfg.iteration_ps() / 1000.0;
-        let summary = IterationSummary {
-            iteration: it,
-            frames: ids_sorted.len(),
-            frames_seen: step.ids.len(),
-            outliers: step.outliers.len(),
-            dbscan_eps: step.dbscan_eps,
-            dbscan_reached: step.dbscan_reached,
-            restarts: restarts.len(),
-            blowups: messages_all,
-            best_rmsd_nm: state.best_rmsd,
-            states_visited: states.as_ref().map(|_| seen.iter().filter(|&&s| s).count()),
-            simulated_ns: ensemble_ns * (it + 1) as f64,
+    fn summary(
+        &self,
+        r: &SteeringIteration,
+        wall_s: f64,
+        md_s: f64,
+        agent_s: f64,
+    ) -> IterationSummary {
+        let ranks = self.steering.comm().size() as f64;
+        let ensemble_ns = self.cfg.ensemble.simulations as f64 * self.cfg.iteration_ps() / 1000.0;
+        IterationSummary {
+            iteration: r.iteration,
+            frames: r.ids.len(),
+            frames_seen: r.step.ids.len(),
+            outliers: r.step.outliers.len(),
+            dbscan_eps: r.step.dbscan_eps,
+            dbscan_reached: r.step.dbscan_reached,
+            restarts: r.restarts.len(),
+            blowups: r.failures.clone(),
+            best_rmsd_nm: self.state.best_rmsd,
+            states_visited: self
+                .states
+                .as_ref()
+                .map(|_| self.seen.iter().filter(|&&s| s).count()),
+            simulated_ns: ensemble_ns * (r.iteration + 1) as f64,
             wall_s,
             md_s,
             agent_s,
             ns_per_day: ensemble_ns / wall_s * 86_400.0,
-            ns_per_day_per_rank: ensemble_ns / wall_s * 86_400.0 / ranks as f64,
-        };
-        if rank == 0 {
-            output::write_restarts(
-                cfg,
-                &Restarts {
-                    iteration: it,
-                    method: cfg.outlier_method().label().into(),
-                    frames_seen: step.ids.len(),
-                    outliers: step.restarts.clone(),
-                    outlier_rmsd: step.outliers.iter().map(|&i| step.rmsd[i]).collect(),
-                    dbscan_eps: step.dbscan_eps,
-                    dbscan_reached: step.dbscan_reached,
-                    restarts,
-                },
-            )?;
+            ns_per_day_per_rank: ensemble_ns / wall_s * 86_400.0 / ranks,
         }
-        state.iterations_done = it + 1;
-        state.states_seen = (0..seen.len() as u32)
-            .filter(|&s| seen[s as usize])
-            .collect();
-        state.summaries.push(summary.clone());
+    }
+
+    /// Checkpoint after iteration `it`: every local simulation's state and
+    /// window frames, the summary lines (rank 0), then the collective commit.
+    fn checkpoint(&self, it: usize) -> Result<()> {
+        let cfg = self.cfg;
         let dir = checkpoint::partial_dir(cfg, it + 1)?;
-        for mem in &members {
+        let dim = self.steering.analyzer().latent_dim;
+        for mem in &self.members {
             mem.sim
                 .save_checkpoint(checkpoint::sim_path(&dir, mem.sim_id))?;
-            let frames: Vec<&FrameRecord> = window
+            let frames: Vec<&FrameRecord> = self
+                .steering
+                .window()
                 .iter()
-                .filter(|f| sim_of(cfg, f.id) == mem.sim_id)
+                .filter(|f| self.steering.sim_of(f.id) == mem.sim_id)
                 .collect();
-            checkpoint::write_window(&dir, mem.sim_id, &frames, dim, inputs.system.n_particles())?;
+            let n_atoms = self.inputs.system.n_particles();
+            checkpoint::write_window(&dir, mem.sim_id, &frames, dim, n_atoms)?;
         }
-        if rank == 0 {
-            let lines: String = state
+        let comm = self.steering.comm();
+        if comm.rank() == 0 {
+            let lines: String = self
+                .state
                 .summaries
                 .iter()
                 .map(|s| serde_json::to_string(s).unwrap_or_default() + "\n")
                 .collect();
             output::write_atomic(&cfg.output.dir.join("summary.jsonl"), lines.as_bytes())?;
         }
-        checkpoint::commit(cfg, comm, it + 1, &state)?;
-        observer.iteration_done(&summary);
+        checkpoint::commit(cfg, comm, it + 1, &self.state)
     }
-    Ok(CampaignReport { state, resumed_at })
 }
 
-/// Every rank's strings, concatenated in rank order.
-fn gather_strings(comm: &dyn Communicator, local: &[String]) -> Result<Vec<String>> {
-    let joined = local.join("\n");
-    let parts = comm.all_gather_bytes(joined.as_bytes())?;
-    Ok(parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .flat_map(|p| {
-            String::from_utf8_lossy(p)
-                .lines()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect())
+/// A fresh campaign: create the output directory and remove an older
+/// campaign's checkpoints (a later `--resume` must not pick them up).
+fn start_fresh(cfg: &DriveConfig, comm: &dyn Communicator) -> Result<()> {
+    if comm.rank() == 0 {
+        std::fs::create_dir_all(&cfg.output.dir).map_err(|e| Error::io(&cfg.output.dir, e))?;
+        let old = cfg.output.dir.join("checkpoint");
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        }
+    }
+    comm.barrier()
+}
+
+/// The iteration's `restarts.json` record.
+fn restarts_record(cfg: &DriveConfig, r: &SteeringIteration) -> Restarts {
+    let step = &r.step;
+    Restarts {
+        iteration: r.iteration,
+        method: cfg.outlier_method().label().into(),
+        frames_seen: step.ids.len(),
+        outliers: step.restarts.clone(),
+        outlier_rmsd: step.outliers.iter().map(|&i| step.rmsd[i]).collect(),
+        dbscan_eps: step.dbscan_eps,
+        dbscan_reached: step.dbscan_reached,
+        restarts: r.restarts.clone(),
+    }
 }

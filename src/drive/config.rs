@@ -181,6 +181,32 @@ pub struct AgentSection {
 }
 
 impl AgentSection {
+    /// The outlier detector this configuration asks for.
+    pub fn outlier_method(&self) -> crate::drive::agent::OutlierMethod {
+        use crate::drive::agent::OutlierMethod;
+        let g = self;
+        if g.method == "dbscan" {
+            if g.min_outliers.is_none() && g.max_outliers.is_none() {
+                return OutlierMethod::Dbscan {
+                    eps: g.eps(),
+                    min_samples: g.min_samples(),
+                };
+            }
+            OutlierMethod::AdaptiveDbscan(AdaptiveDbscanOptions {
+                eps: g.eps(),
+                min_samples: g.min_samples(),
+                min_outliers: g.min_outliers.unwrap_or(0),
+                max_outliers: g.max_outliers.unwrap_or(usize::MAX),
+                ..AdaptiveDbscanOptions::default()
+            })
+        } else {
+            OutlierMethod::Lof {
+                n_neighbors: g.n_neighbors(),
+                n_outliers: g.n_outliers(),
+            }
+        }
+    }
+
     /// LOF neighbours in effect (20 unless set).
     pub fn n_neighbors(&self) -> usize {
         self.n_neighbors.unwrap_or(20)
@@ -259,6 +285,73 @@ pub struct FaultInjection {
     pub blow_up: Vec<[usize; 2]>,
     /// `[rank, iteration]`: that rank fails at the start of that iteration.
     pub fail_rank: Option<[usize; 2]>,
+}
+
+/// A `config:` error.
+fn bad<T>(m: String) -> Result<T> {
+    Err(Error::InvalidArgument(format!("config: {m}")))
+}
+
+impl AnalysisSection {
+    /// Check the values that can be checked without reading the files.
+    pub fn validate(&self) -> Result<()> {
+        if self.selection.is_empty() {
+            return bad("analysis.selection is empty".into());
+        }
+        if !(self.contact_cutoff.is_finite() && self.contact_cutoff > 0.0) {
+            return bad(format!(
+                "analysis.contact_cutoff = {} nm must be > 0",
+                self.contact_cutoff
+            ));
+        }
+        if self.states == 0 {
+            return bad("analysis.states must be >= 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl AgentSection {
+    /// Check the agent settings (method, ranges, the other method's keys).
+    pub fn validate(&self) -> Result<()> {
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !["lof", "dbscan"].contains(&self.method.as_str()) {
+            return bad(format!(
+                "agent.method = {:?}: expected \"lof\" or \"dbscan\"",
+                self.method
+            ));
+        }
+        if self.last_n < 2 {
+            return bad(format!("agent.last_n = {} must be >= 2", self.last_n));
+        }
+        if let Some(e) = self.settings_of_the_other_method() {
+            return bad(e);
+        }
+        if self.n_neighbors() == 0 || self.n_outliers() == 0 {
+            return bad("agent.n_neighbors and agent.n_outliers must be >= 1".into());
+        }
+        if !positive(self.eps()) || self.min_samples() == 0 {
+            return bad(format!(
+                "agent DBSCAN settings: eps {} must be > 0 and min_samples {} >= 1",
+                self.eps(),
+                self.min_samples()
+            ));
+        }
+        if let (Some(lo), Some(hi)) = (self.min_outliers, self.max_outliers) {
+            if lo > hi {
+                return bad(format!(
+                    "agent.min_outliers = {lo} exceeds agent.max_outliers = {hi}"
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.copy_velocities_probability) {
+            return bad(format!(
+                "agent.copy_velocities_probability = {} must be in [0, 1]",
+                self.copy_velocities_probability
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn default_nonbonded() -> String {
@@ -419,55 +512,8 @@ impl DriveConfig {
         if self.ensemble.simulations == 0 {
             return bad("ensemble.simulations must be >= 1".into());
         }
-        let a = &self.analysis;
-        if a.selection.is_empty() {
-            return bad("analysis.selection is empty".into());
-        }
-        if !(a.contact_cutoff.is_finite() && a.contact_cutoff > 0.0) {
-            return bad(format!(
-                "analysis.contact_cutoff = {} nm must be > 0",
-                a.contact_cutoff
-            ));
-        }
-        if a.states == 0 {
-            return bad("analysis.states must be >= 1".into());
-        }
-        let g = &self.agent;
-        if !["lof", "dbscan"].contains(&g.method.as_str()) {
-            return bad(format!(
-                "agent.method = {:?}: expected \"lof\" or \"dbscan\"",
-                g.method
-            ));
-        }
-        if g.last_n < 2 {
-            return bad(format!("agent.last_n = {} must be >= 2", g.last_n));
-        }
-        if let Some(e) = g.settings_of_the_other_method() {
-            return bad(e);
-        }
-        if g.n_neighbors() == 0 || g.n_outliers() == 0 {
-            return bad("agent.n_neighbors and agent.n_outliers must be >= 1".into());
-        }
-        if !positive(g.eps()) || g.min_samples() == 0 {
-            return bad(format!(
-                "agent DBSCAN settings: eps {} must be > 0 and min_samples {} >= 1",
-                g.eps(),
-                g.min_samples()
-            ));
-        }
-        if let (Some(lo), Some(hi)) = (g.min_outliers, g.max_outliers) {
-            if lo > hi {
-                return bad(format!(
-                    "agent.min_outliers = {lo} exceeds agent.max_outliers = {hi}"
-                ));
-            }
-        }
-        if !(0.0..=1.0).contains(&g.copy_velocities_probability) {
-            return bad(format!(
-                "agent.copy_velocities_probability = {} must be in [0, 1]",
-                g.copy_velocities_probability
-            ));
-        }
+        self.analysis.validate()?;
+        self.agent.validate()?;
         let o = &self.output;
         if !["npy", "hdf5"].contains(&o.format.as_str()) {
             return bad(format!(
@@ -503,28 +549,7 @@ impl DriveConfig {
 
     /// The outlier detector this configuration asks for.
     pub fn outlier_method(&self) -> crate::drive::agent::OutlierMethod {
-        use crate::drive::agent::OutlierMethod;
-        let g = &self.agent;
-        if g.method == "dbscan" {
-            if g.min_outliers.is_none() && g.max_outliers.is_none() {
-                return OutlierMethod::Dbscan {
-                    eps: g.eps(),
-                    min_samples: g.min_samples(),
-                };
-            }
-            OutlierMethod::AdaptiveDbscan(AdaptiveDbscanOptions {
-                eps: g.eps(),
-                min_samples: g.min_samples(),
-                min_outliers: g.min_outliers.unwrap_or(0),
-                max_outliers: g.max_outliers.unwrap_or(usize::MAX),
-                ..AdaptiveDbscanOptions::default()
-            })
-        } else {
-            OutlierMethod::Lof {
-                n_neighbors: g.n_neighbors(),
-                n_outliers: g.n_outliers(),
-            }
-        }
+        self.agent.outlier_method()
     }
 
     /// A fingerprint of everything that determines the trajectory except

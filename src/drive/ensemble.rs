@@ -1,25 +1,23 @@
-//! The ensemble on one rank: inputs loaded once, the simulations this rank
-//! owns, and the in-memory analysis of their frames (contact map,
-//! embedding, RMSD).
+//! The ensemble on one rank: inputs loaded once and the simulations this
+//! rank owns (their frames are analysed by the
+//! [`Analyzer`](crate::drive::analyzer::Analyzer) inside the
+//! [`Steering`](crate::drive::steering::Steering)).
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::analysis::contacts::{contact_maps, ContactMapOptions, ContactMaps};
-use crate::analysis::rmsd::rmsd;
+use crate::analysis::contacts::ContactMaps;
 use crate::backend::Device;
+use crate::drive::analyzer::Analyzer;
 use crate::drive::config::DriveConfig;
 use crate::drive::seeds::{derive, Stream};
 use crate::error::{Error, Result};
 use crate::forcefield::input::{load_system_input, LoadedSystem, SystemInput};
 use crate::forcefield::prmtop::{Constraints, ImplicitSolvent, PrmtopOptions};
 use crate::forcefield::{BoxVectors, NonbondedMethod, System};
-use crate::frames::Frames;
 use crate::integrate::{Integrator, Simulation, SimulationOptions};
-use crate::io::pdb::read_pdb;
 use crate::io::read_trajectory_for;
-use crate::nn::{point_clouds, Encoder};
 
 type V3 = [f64; 3];
 
@@ -46,14 +44,6 @@ pub struct Inputs {
     pub box_vectors: Option<BoxVectors>,
     /// Starting structures (nm), cycled over the ensemble.
     pub starts: Vec<Vec<V3>>,
-    /// Selected atom indices (contact maps, point clouds, RMSD).
-    pub selection: Vec<usize>,
-    /// The reference's selected atoms, nm.
-    pub reference: Vec<f32>,
-    /// The encoder.
-    pub encoder: Encoder,
-    /// Latent dimension.
-    pub latent_dim: usize,
 }
 
 fn system_input(cfg: &DriveConfig) -> Result<SystemInput> {
@@ -104,10 +94,11 @@ fn system_input(cfg: &DriveConfig) -> Result<SystemInput> {
 }
 
 impl Inputs {
-    /// Load the system, starting structures, reference and encoder, and
-    /// check that they fit together (atom counts, the encoder's input
-    /// shape against the selection).
-    pub fn load(cfg: &DriveConfig) -> Result<Inputs> {
+    /// Load the system and starting structures, and the analysis (reference
+    /// and encoder, atoms selected in the system's topology), checking that
+    /// they fit together (atom counts, the encoder's input shape against
+    /// the selection).
+    pub fn load(cfg: &DriveConfig) -> Result<(Inputs, Analyzer)> {
         let LoadedSystem {
             system,
             topology,
@@ -116,8 +107,6 @@ impl Inputs {
             ..
         } = load_system_input(&system_input(cfg)?)?;
         let n = system.n_particles();
-        let names: Vec<&str> = cfg.analysis.selection.iter().map(String::as_str).collect();
-        let selection = topology.select_names(&names)?;
         let starts = match &cfg.system.start_dcd {
             None => vec![positions],
             Some(dcd) => {
@@ -142,40 +131,13 @@ impl Inputs {
                 starts
             }
         };
-        let (ref_top, ref_frames) = read_pdb(&cfg.analysis.reference)?;
-        if ref_top.n_atoms() != n {
-            return Err(Error::Shape(format!(
-                "config: analysis.reference {} has {} atoms, the system has {n}",
-                cfg.analysis.reference.display(),
-                ref_top.n_atoms()
-            )));
-        }
-        let reference = ref_frames.gather(&selection)?;
-        let encoder = Encoder::load(&cfg.analysis.model)?;
-        let want: Vec<usize> = match &encoder {
-            Encoder::Cvae(_) => vec![1, selection.len(), selection.len()],
-            Encoder::Aae(_) => vec![3, selection.len()],
-        };
-        if encoder.input_shape() != want.as_slice() {
-            return Err(Error::Shape(format!(
-                "config: the model {} expects input shape {:?}, but the selection {:?} has {} atoms (input {:?})",
-                cfg.analysis.model.display(),
-                encoder.input_shape(),
-                cfg.analysis.selection,
-                selection.len(),
-                want
-            )));
-        }
-        let latent_dim = encoder.latent_dim();
-        Ok(Inputs {
+        let analyzer = Analyzer::load(&cfg.analysis, &topology)?;
+        let inputs = Inputs {
             system,
             box_vectors,
             starts,
-            selection,
-            reference,
-            encoder,
-            latent_dim,
-        })
+        };
+        Ok((inputs, analyzer))
     }
 
     /// The starting structure of simulation `sim`, nm.
@@ -224,41 +186,6 @@ impl Inputs {
             sim: s,
         })
     }
-
-    /// Contact maps, embeddings (`[frames][latent]`) and RMSDs (nm) of the
-    /// given frames (full positions, nm).
-    pub fn analyze(
-        &self,
-        device: &Device,
-        cfg: &DriveConfig,
-        positions: &[Vec<V3>],
-    ) -> Result<(ContactMaps, Vec<f32>, Vec<f32>)> {
-        let n_sel = self.selection.len();
-        let mut xyz = Vec::with_capacity(positions.len() * n_sel * 3);
-        for p in positions {
-            for &a in &self.selection {
-                xyz.extend(p[a].iter().map(|&v| v as f32));
-            }
-        }
-        let frames = Frames::new(n_sel, xyz, None)?;
-        let all: Vec<usize> = (0..n_sel).collect();
-        let maps = contact_maps(
-            device,
-            &frames,
-            &all,
-            &ContactMapOptions {
-                cutoff: cfg.analysis.contact_cutoff,
-                periodic: false,
-            },
-        )?;
-        let input: Vec<f32> = match &self.encoder {
-            Encoder::Cvae(_) => maps.dense_u8().iter().map(|&v| f32::from(v)).collect(),
-            Encoder::Aae(_) => point_clouds(&frames, &all)?,
-        };
-        let latents = self.encoder.embed(device, &input, positions.len())?;
-        let r = rmsd(device, &self.reference, &frames, &all)?;
-        Ok((maps, latents, r))
-    }
 }
 
 /// One simulation of the ensemble.
@@ -299,47 +226,47 @@ pub struct MemberIteration {
     pub failure: Option<String>,
 }
 
-/// The global id of frame `index` of simulation `sim` in `iteration`.
-pub fn frame_id(cfg: &DriveConfig, iteration: usize, sim: usize, index: usize) -> u64 {
-    let (m, f) = (
-        cfg.ensemble.simulations as u64,
-        cfg.frames_per_iteration() as u64,
-    );
-    (iteration as u64 * m + sim as u64) * f + index as u64
+/// One frame of a member's iteration, before analysis.
+pub struct RawFrame {
+    /// MD step after which it was taken.
+    pub step: u64,
+    /// Positions, nm.
+    pub positions: Vec<V3>,
+    /// Velocities, nm/ps.
+    pub velocities: Vec<V3>,
 }
 
-/// The simulation that produced frame `id`.
-pub fn sim_of(cfg: &DriveConfig, id: u64) -> usize {
-    let (m, f) = (
-        cfg.ensemble.simulations as u64,
-        cfg.frames_per_iteration() as u64,
-    );
-    ((id / f) % m) as usize
+/// What one member's MD produced in one iteration.
+pub struct MemberMd {
+    /// Global simulation index.
+    pub sim_id: usize,
+    /// Frames in time order (fewer than asked after a blow-up).
+    pub frames: Vec<RawFrame>,
+    /// The blow-up that ended the iteration early, if any.
+    pub failure: Option<String>,
 }
 
-/// Run one iteration of every member (in parallel), analysing each
-/// member's frames as one batch. A blow-up ends that member's iteration
-/// and is reported in [`MemberIteration::failure`]; frames whose analysis
-/// is not finite are dropped and reported the same way.
+/// Run one iteration of MD of every member (in parallel): a frame every
+/// `md.report_interval` steps. A blow-up ends that member's iteration and
+/// is reported in [`MemberMd::failure`]; other errors end the call.
 pub fn run_iteration(
     members: &mut [Member],
-    inputs: &Inputs,
-    device: &Device,
     cfg: &DriveConfig,
-    iteration: usize,
     on_frame: &(dyn Fn() + Sync),
-) -> Result<Vec<MemberIteration>> {
+) -> Result<Vec<MemberMd>> {
     members
         .par_iter_mut()
         .map(|m| {
-            let mut positions = Vec::new();
-            let mut velocities = Vec::new();
+            let mut frames = Vec::new();
             let mut failure = None;
             for _ in 0..cfg.frames_per_iteration() {
                 match m.sim.step(cfg.md.report_interval) {
                     Ok(()) => {
-                        positions.push(m.sim.positions().to_vec());
-                        velocities.push(m.sim.velocities().to_vec());
+                        frames.push(RawFrame {
+                            step: m.sim.step_count(),
+                            positions: m.sim.positions().to_vec(),
+                            velocities: m.sim.velocities().to_vec(),
+                        });
                         on_frame();
                     }
                     Err(e @ Error::Unstable { .. }) => {
@@ -349,41 +276,9 @@ pub fn run_iteration(
                     Err(e) => return Err(e),
                 }
             }
-            if positions.is_empty() {
-                return Ok(MemberIteration {
-                    sim_id: m.sim_id,
-                    frames: Vec::new(),
-                    maps: None,
-                    blew_up: failure.is_some(),
-                    failure,
-                });
-            }
-            let blew_up = failure.is_some();
-            let (maps, latents, r) = inputs.analyze(device, cfg, &positions)?;
-            let dim = inputs.latent_dim;
-            let mut frames = Vec::with_capacity(positions.len());
-            for (k, (p, v)) in positions.into_iter().zip(velocities).enumerate() {
-                let latent = latents[k * dim..(k + 1) * dim].to_vec();
-                if latent.iter().all(|x| x.is_finite()) && r[k].is_finite() {
-                    frames.push(FrameRecord {
-                        id: frame_id(cfg, iteration, m.sim_id, k),
-                        latent,
-                        rmsd: r[k],
-                        positions: p,
-                        velocities: v,
-                    });
-                } else if failure.is_none() {
-                    failure = Some(format!(
-                        "simulation {} frame {k}: non-finite embedding or RMSD, frame dropped",
-                        m.sim_id
-                    ));
-                }
-            }
-            Ok(MemberIteration {
+            Ok(MemberMd {
                 sim_id: m.sim_id,
                 frames,
-                maps: Some(maps),
-                blew_up,
                 failure,
             })
         })

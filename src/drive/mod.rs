@@ -12,6 +12,7 @@
 
 pub mod agent;
 mod agent_dbscan;
+pub mod analyzer;
 pub mod campaign;
 pub mod checkpoint;
 pub mod comm;
@@ -22,10 +23,12 @@ pub mod plot;
 pub mod science;
 pub mod seeds;
 pub mod states;
+pub mod steering;
 pub mod summary;
 
 pub use agent::{agent_step, AgentOptions, AgentStep, AgentTimings, LocalFrames, OutlierMethod};
 pub use campaign::{run_campaign, CampaignReport, Observer, Silent};
 pub use comm::{Communicator, SingleProcess, ThreadComm};
 pub use config::{DriveConfig, Mode};
+pub use steering::{RestartFrom, Steering, SteeringConfig, SteeringIteration};
 pub use summary::IterationSummary;
