@@ -151,7 +151,14 @@ module steermd
       type(c_ptr), value :: top
     end subroutine
 
-    ! Trajectory (DCD) ----------------------------------------------------
+    ! Trajectory (DCD, Amber NetCDF, XTC) ---------------------------------
+    function steermd_trajectory_read(path, traj) bind(C, name="steermd_trajectory_read")
+      import :: c_char, c_ptr, c_int
+      character(kind=c_char), dimension(*), intent(in) :: path
+      type(c_ptr), intent(out) :: traj
+      integer(c_int) :: steermd_trajectory_read
+    end function
+
     function steermd_trajectory_read_dcd(path, traj) bind(C, name="steermd_trajectory_read_dcd")
       import :: c_char, c_ptr, c_int
       character(kind=c_char), dimension(*), intent(in) :: path

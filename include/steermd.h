@@ -332,6 +332,19 @@ void steermd_topology_free(struct steermd_topology *top);
 enum steermd_status steermd_trajectory_read_dcd(const char *path, struct steermd_trajectory **out);
 
 /*
+ Read a trajectory in any format steermd reads: DCD, Amber NetCDF
+ (`.nc`, `.ncdf`, `.netcdf`, `.ncrst`) or XTC (`.xtc`), chosen by the
+ extension or, for other names, by the file's first bytes. Coordinates and
+ boxes are converted to nm (Amber NetCDF holds Å). On success `*out`
+ receives a handle to be released with `steermd_trajectory_free`; on
+ failure `*out` is left untouched.
+
+ # Safety
+ `path` must be a NUL-terminated string; `out` a valid pointer.
+ */
+enum steermd_status steermd_trajectory_read(const char *path, struct steermd_trajectory **out);
+
+/*
  Frame and atom counts of a trajectory (either output pointer may be NULL).
 
  # Safety

@@ -118,6 +118,12 @@ private:
 /* A trajectory: frames of coordinates (nm). */
 class trajectory {
 public:
+    /* DCD, Amber NetCDF (.nc, .ncrst, ...) or XTC, by extension or content. */
+    static trajectory read(const std::string &path) {
+        steermd_trajectory *raw = nullptr;
+        check(steermd_trajectory_read(path.c_str(), &raw));
+        return trajectory(raw);
+    }
     static trajectory read_dcd(const std::string &path) {
         steermd_trajectory *raw = nullptr;
         check(steermd_trajectory_read_dcd(path.c_str(), &raw));

@@ -305,3 +305,64 @@ fn dcd_header_disagreement_is_a_queryable_warning() {
     steermd_clear_warnings();
     assert_eq!(steermd_warning_count(), 0);
 }
+
+/// `steermd_trajectory_read` gives the frames MDAnalysis reads from the
+/// Amber NetCDF and XTC files of tests/data/traj_formats (references written
+/// by tools/make_traj_formats.py), within the tolerance tests/traj_formats.rs uses.
+#[test]
+fn trajectory_read_matches_mdanalysis_for_netcdf_and_xtc() {
+    for (file, reference) in [
+        ("villin5.nc", "villin5_nc.xyz_nm.npy"),
+        ("villin5.xtc", "villin5_xtc.xyz_nm.npy"),
+    ] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/traj_formats");
+        let (shape, want) = steermd::io::read_npy::<f32>(dir.join(reference)).unwrap();
+        assert_eq!(shape.len(), 3, "{reference}");
+        let mut traj: *mut steermd_trajectory = ptr::null_mut();
+        // SAFETY: valid C strings, out-pointers and buffers of the lengths
+        // passed; the handle is freed below.
+        unsafe {
+            let path = data(&format!("traj_formats/{file}"));
+            assert_eq!(
+                steermd_trajectory_read(path.as_ptr(), &mut traj),
+                STEERMD_OK,
+                "{file}: {}",
+                last_error()
+            );
+            assert!(!traj.is_null());
+            let (mut nf, mut na) = (0, 0);
+            assert_eq!(steermd_trajectory_shape(traj, &mut nf, &mut na), STEERMD_OK);
+            assert_eq!((nf, na), (shape[0], shape[1]), "{file}");
+            let all: Vec<usize> = (0..na).collect();
+            let mut xyz = vec![0f32; nf * na * 3];
+            assert_eq!(
+                steermd_trajectory_gather(traj, all.as_ptr(), na, xyz.as_mut_ptr(), xyz.len()),
+                STEERMD_OK
+            );
+            let d = xyz
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(d <= 1e-6, "{file}: coordinates differ by {d} nm");
+            steermd_trajectory_free(traj);
+        }
+    }
+    // Errors: a missing file, and content that is no trajectory (the PDB).
+    let mut traj: *mut steermd_trajectory = ptr::null_mut();
+    // SAFETY: valid C strings and out-pointers.
+    unsafe {
+        assert_eq!(
+            steermd_trajectory_read(data("traj_formats/missing.nc").as_ptr(), &mut traj),
+            STEERMD_ERR_IO
+        );
+        assert!(traj.is_null());
+        assert!(last_error().contains("missing.nc"), "{}", last_error());
+        assert_eq!(
+            steermd_trajectory_read(data("villin.pdb").as_ptr(), &mut traj),
+            STEERMD_ERR_FORMAT
+        );
+        assert!(traj.is_null());
+        assert!(last_error().contains("villin.pdb"), "{}", last_error());
+    }
+}

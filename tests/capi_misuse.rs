@@ -344,6 +344,8 @@ fn null_cases() -> Vec<NullCase> {
             nc("steermd_topology_coordinates", "xyz", Refused, |fx| steermd_topology_coordinates(fx.top, ptr::null_mut(), 3 * fx.n_top_atoms)),
             nc("steermd_topology_free", "top", Accepted, |_| { steermd_topology_free(ptr::null_mut()); void_status() }),
             // trajectory
+            nc("steermd_trajectory_read", "path", Refused, |_| { let mut t = ptr::null_mut(); steermd_trajectory_read(n(), &mut t) }),
+            nc("steermd_trajectory_read", "out", Refused, |_| steermd_trajectory_read(data("traj_formats/villin5.nc").as_ptr(), ptr::null_mut())),
             nc("steermd_trajectory_read_dcd", "path", Refused, |_| { let mut t = ptr::null_mut(); steermd_trajectory_read_dcd(n(), &mut t) }),
             nc("steermd_trajectory_read_dcd", "out", Refused, |_| steermd_trajectory_read_dcd(data("villin.dcd").as_ptr(), ptr::null_mut())),
             nc("steermd_trajectory_shape", "traj", Refused, |_| { let (mut a, mut b) = (0, 0); steermd_trajectory_shape(ptr::null(), &mut a, &mut b) }),
@@ -853,6 +855,7 @@ const COVERAGE: &[(&str, Option<&str>)] = &[
     ("steermd_topology_select", None),
     ("steermd_topology_coordinates", None),
     ("steermd_topology_free", None),
+    ("steermd_trajectory_read", None),
     ("steermd_trajectory_read_dcd", None),
     ("steermd_trajectory_shape", None),
     ("steermd_trajectory_gather", None),

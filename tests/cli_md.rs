@@ -303,3 +303,74 @@ fn simulate_reports_a_blow_up_with_its_step() {
     );
     assert!(err.contains("unstable") && err.contains("step"), "{err}");
 }
+
+/// `--traj run.nc` writes an Amber NetCDF trajectory of the frames the same
+/// run writes as DCD: the same frame count, coordinates within single
+/// precision of each other, and the state lines' times; `.xtc` is refused.
+#[test]
+fn simulate_writes_amber_netcdf_by_extension() {
+    let c = case("ildn_obc_cutoff");
+    let (xml, pdb) = (c.join("system.xml"), c.join("input.pdb"));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |traj: &Path| {
+        ok(&[
+            "simulate",
+            "--system",
+            s(&xml),
+            "--pdb",
+            s(&pdb),
+            "--steps",
+            "40",
+            "--report",
+            "10",
+            "--seed",
+            "11",
+            "--traj",
+            s(traj),
+        ])
+    };
+    let (nc, dcd_path) = (dir.path().join("run.nc"), dir.path().join("run.dcd"));
+    let csv = run(&nc);
+    // The same states (the last column, the speed, varies).
+    let states = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(states(&run(&dcd_path)), states(&csv));
+    let t = steermd::io::read_netcdf_with_velocities(&nc).unwrap();
+    let d = dcd::read_dcd(&dcd_path).unwrap();
+    assert_eq!(t.frames.n_frames(), d.n_frames());
+    assert_eq!(t.frames.n_atoms, d.n_atoms);
+    assert_eq!(t.frames.boxes.is_some(), d.boxes.is_some());
+    // Each file holds the f64 positions rounded to single precision (in Å):
+    // they differ by at most a couple of float spacings.
+    for (a, b) in t.frames.xyz.iter().zip(&d.xyz) {
+        assert!(
+            (a - b).abs() <= 2.0 * f32::EPSILON * a.abs().max(b.abs()).max(1.0),
+            "{a} vs {b} nm"
+        );
+    }
+    let times: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap())
+        .collect();
+    let stored: Vec<f64> = times.iter().map(|&t| f64::from(t as f32)).collect();
+    assert_eq!(t.times_ps.unwrap(), stored);
+    assert!(t.velocities.is_none());
+    fails(
+        &[
+            "simulate",
+            "--system",
+            s(&xml),
+            "--pdb",
+            s(&pdb),
+            "--steps",
+            "10",
+            "--traj",
+            s(&dir.path().join("run.xtc")),
+        ],
+        "not supported",
+    );
+}

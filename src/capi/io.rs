@@ -1,4 +1,4 @@
-//! C ABI: topologies (PDB) and trajectories (DCD) as opaque handles.
+//! C ABI: topologies (PDB) and trajectories (DCD, Amber NetCDF, XTC) as opaque handles.
 
 use std::ffi::c_char;
 use std::path::Path;
@@ -6,7 +6,7 @@ use std::path::Path;
 use super::handles::{get, register, release, Handle};
 use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status};
 use crate::frames::Frames;
-use crate::io::{dcd, pdb};
+use crate::io::{dcd, pdb, read_trajectory};
 
 /// A topology read from a PDB file: atom names, residues, first-model coordinates.
 pub struct steermd_topology {
@@ -165,6 +165,33 @@ pub unsafe extern "C" fn steermd_trajectory_read_dcd(
         // SAFETY: caller contract above.
         let path = unsafe { c_str(path, "path") }?;
         let frames = dcd::read_dcd(Path::new(path))?;
+        // SAFETY: `out` is non-null and writable per the caller contract.
+        unsafe { *out = register(steermd_trajectory { frames }) };
+        Ok(())
+    })
+}
+
+/// Read a trajectory in any format steermd reads: DCD, Amber NetCDF
+/// (`.nc`, `.ncdf`, `.netcdf`, `.ncrst`) or XTC (`.xtc`), chosen by the
+/// extension or, for other names, by the file's first bytes. Coordinates and
+/// boxes are converted to nm (Amber NetCDF holds Å). On success `*out`
+/// receives a handle to be released with `steermd_trajectory_free`; on
+/// failure `*out` is left untouched.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `out` a valid pointer.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_trajectory_read(
+    path: *const c_char,
+    out: *mut *mut steermd_trajectory,
+) -> steermd_status {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        // SAFETY: caller contract above.
+        let path = unsafe { c_str(path, "path") }?;
+        let frames = read_trajectory(Path::new(path))?;
         // SAFETY: `out` is non-null and writable per the caller contract.
         unsafe { *out = register(steermd_trajectory { frames }) };
         Ok(())

@@ -40,7 +40,7 @@ pub mod verlet;
 
 pub use constraints::{ConstraintFailure, Constraints};
 pub use minimize::MinimizeReport;
-pub use reporters::{DcdReporter, Reporter, StateReporter, StateView};
+pub use reporters::{DcdReporter, NetcdfReporter, Reporter, StateReporter, StateView};
 pub use simulation::{Integrator, Simulation, SimulationOptions, StabilityLimits, StateSummary};
 
 /// Boltzmann constant in kJ/(mol·K), bit for bit OpenMM's `BOLTZ`

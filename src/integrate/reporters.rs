@@ -4,6 +4,8 @@
 //!
 //! - [`DcdReporter`]: DCD trajectory (Å on disk, as OpenMM's `DCDReporter`;
 //!   unit cell when the simulation has a box),
+//! - [`NetcdfReporter`]: Amber NetCDF trajectory (Å, times in ps, cell when
+//!   the simulation has a box), written when the reporters finish,
 //! - [`StateReporter`]: CSV lines `step, time, potential, kinetic, total,
 //!   temperature, speed` to any writer.
 
@@ -13,7 +15,9 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::forcefield::{BoxVectors, MAX_FORCE_GROUPS};
+use crate::frames::Frames;
 use crate::io::dcd::{DcdWriteOptions, DcdWriter};
+use crate::io::write_netcdf;
 
 /// The simulation state handed to reporters (everything in OpenMM units).
 #[derive(Clone, Copy, Debug)]
@@ -104,18 +108,7 @@ impl Reporter for DcdReporter {
     }
 
     fn report(&mut self, state: &StateView<'_>) -> Result<()> {
-        let cell = match state.box_vectors {
-            None => None,
-            Some(b) => {
-                if b[1][0] != 0.0 || b[2][0] != 0.0 || b[2][1] != 0.0 {
-                    return Err(Error::InvalidArgument(format!(
-                        "{}: DCD output supports rectangular boxes only, got {b:?}",
-                        self.path.display()
-                    )));
-                }
-                Some([b[0][0] as f32, b[1][1] as f32, b[2][2] as f32])
-            }
-        };
+        let cell = rectangular_cell(state, &self.path, "DCD")?;
         if self.writer.is_none() {
             let opts = DcdWriteOptions {
                 // Header bookkeeping only; wraps beyond 2^31 steps.
@@ -144,6 +137,93 @@ impl Reporter for DcdReporter {
             Some(w) => w.finish(),
             None => Ok(()),
         }
+    }
+}
+
+/// The rectangular cell (nm) of `state`, or an error naming `path` and
+/// `format` for a triclinic one.
+fn rectangular_cell(state: &StateView<'_>, path: &Path, format: &str) -> Result<Option<[f32; 3]>> {
+    match state.box_vectors {
+        None => Ok(None),
+        Some(b) => {
+            if b[1][0] != 0.0 || b[2][0] != 0.0 || b[2][1] != 0.0 {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: {format} output supports rectangular boxes only, got {b:?}",
+                    path.display()
+                )));
+            }
+            Ok(Some([b[0][0] as f32, b[1][1] as f32, b[2][2] as f32]))
+        }
+    }
+}
+
+/// Collects a frame every `interval` steps and writes them as an Amber
+/// NetCDF trajectory ([`write_netcdf`]: coordinates, the time of each frame
+/// in ps, and cells when the simulation has a box) when the reporters
+/// finish. The NetCDF-3 header holds the frame count, so frames are kept in
+/// memory (4 bytes per coordinate) until then: a run that stops with an
+/// error before [`super::Simulation::finish_reporters`] leaves no file.
+pub struct NetcdfReporter {
+    path: PathBuf,
+    interval: u64,
+    n_atoms: usize,
+    xyz: Vec<f32>,
+    boxes: Vec<[f32; 3]>,
+    has_box: Option<bool>,
+    times_ps: Vec<f64>,
+}
+
+impl NetcdfReporter {
+    /// A reporter writing to `path` every `interval` steps (`interval ≥ 1`).
+    pub fn new(path: impl AsRef<Path>, interval: u64) -> Result<Self> {
+        check_interval(interval)?;
+        Ok(NetcdfReporter {
+            path: path.as_ref().to_path_buf(),
+            interval,
+            n_atoms: 0,
+            xyz: Vec::new(),
+            boxes: Vec::new(),
+            has_box: None,
+            times_ps: Vec::new(),
+        })
+    }
+
+    /// Frames collected so far.
+    pub fn n_frames(&self) -> usize {
+        self.times_ps.len()
+    }
+}
+
+impl Reporter for NetcdfReporter {
+    fn interval(&self) -> u64 {
+        self.interval
+    }
+
+    fn report(&mut self, state: &StateView<'_>) -> Result<()> {
+        let cell = rectangular_cell(state, &self.path, "Amber NetCDF")?;
+        if *self.has_box.get_or_insert(cell.is_some()) != cell.is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "{}: the periodic box appeared or vanished at step {}",
+                self.path.display(),
+                state.step
+            )));
+        }
+        self.n_atoms = state.positions.len();
+        self.xyz
+            .extend(state.positions.iter().flatten().map(|&v| v as f32));
+        self.boxes.extend(cell);
+        self.times_ps.push(state.time);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if self.times_ps.is_empty() {
+            return Ok(());
+        }
+        let boxes = (self.has_box == Some(true)).then(|| std::mem::take(&mut self.boxes));
+        let frames = Frames::new(self.n_atoms, std::mem::take(&mut self.xyz), boxes)?;
+        let times = std::mem::take(&mut self.times_ps);
+        write_netcdf(&self.path, &frames, None, Some(&times))
     }
 }
 

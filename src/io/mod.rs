@@ -19,5 +19,6 @@ pub use npy::{read_npy, read_npy_f32_lossless, write_npy, NpyElement};
 pub use pdb::{read_pdb, read_pdb_models, read_pdb_positions, write_pdb, Atom, Topology};
 pub use traj::{
     is_trajectory_path, read_netcdf, read_netcdf_with_velocities, read_trajectory,
-    read_trajectory_for, read_trajectory_with, read_xtc, Trajectory, TRAJECTORY_EXTENSIONS,
+    read_trajectory_for, read_trajectory_with, read_xtc, write_netcdf, Trajectory,
+    TRAJECTORY_EXTENSIONS,
 };

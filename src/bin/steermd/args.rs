@@ -174,7 +174,8 @@ pub struct SimulateArgs {
     /// Steps between state lines (CSV on stdout) and trajectory frames.
     #[arg(long, default_value_t = 500)]
     pub report: u64,
-    /// Trajectory output (DCD, Å on disk).
+    /// Trajectory output: Amber NetCDF for .nc/.ncdf/.netcdf (written at the
+    /// end of the run), else DCD (Å on disk).
     #[arg(long)]
     pub traj: Option<PathBuf>,
     /// Checkpoint written at the end (and every --report steps); resumed from

@@ -4,7 +4,9 @@ use serde_json::{json, Map, Value};
 use steermd::forcefield::input::{load_system_input, LoadedSystem, SystemInput};
 use steermd::forcefield::prmtop::{Constraints, ImplicitSolvent, PrmtopOptions};
 use steermd::forcefield::{self, NonbondedMethod, ALL_GROUPS};
-use steermd::integrate::{DcdReporter, Integrator, Simulation, SimulationOptions, StateReporter};
+use steermd::integrate::{
+    DcdReporter, Integrator, NetcdfReporter, Simulation, SimulationOptions, StateReporter,
+};
 use steermd::io::npy;
 use steermd::{Device, Error, Result};
 
@@ -146,7 +148,23 @@ pub fn simulate(device: &Device, a: &SimulateArgs) -> Result<()> {
     }
     sim.add_reporter(Box::new(StateReporter::new(std::io::stdout(), a.report)?));
     if let Some(traj) = &a.traj {
-        sim.add_reporter(Box::new(DcdReporter::new(traj, a.report)?));
+        let ext = traj
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        match ext.as_str() {
+            "nc" | "ncdf" | "netcdf" => {
+                sim.add_reporter(Box::new(NetcdfReporter::new(traj, a.report)?))
+            }
+            "ncrst" | "xtc" => {
+                return Err(Error::InvalidArgument(format!(
+                    "--traj {}: .{ext} output is not supported; use .dcd or .nc",
+                    traj.display()
+                )))
+            }
+            _ => sim.add_reporter(Box::new(DcdReporter::new(traj, a.report)?)),
+        }
     }
     while sim.step_count() < a.steps {
         let block = a.report.min(a.steps - sim.step_count());

@@ -11,8 +11,13 @@
 //! with the pure-Rust `netcdf3` crate; XTC with the pure-Rust `molly` crate,
 //! after steermd has checked every frame's header and extent itself (so a
 //! truncated or corrupt file is an error naming the file and frame).
+//!
+//! [`write_netcdf`] writes Amber NetCDF trajectories (NetCDF-3 64-bit
+//! offset, Conventions AMBER 1.0) that these readers, AmberTools and
+//! MDAnalysis read.
 
 mod netcdf;
+mod netcdf_write;
 mod xtc;
 
 use std::path::Path;
@@ -21,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::frames::Frames;
 
 pub use netcdf::{read_netcdf, read_netcdf_with_velocities};
+pub use netcdf_write::write_netcdf;
 pub use xtc::read_xtc;
 
 /// Extensions [`read_trajectory`] accepts, for error messages.

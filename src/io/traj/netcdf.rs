@@ -14,6 +14,16 @@ use super::Trajectory;
 use crate::error::{Error, Result};
 use crate::frames::Frames;
 
+/// `scale_factor` Amber gives velocities (stored value × 20.455 = Å/ps), a
+/// single-precision attribute as pmemd and MDAnalysis write it.
+pub(super) const VELOCITY_SCALE: f32 = 20.455;
+
+/// A value read from the file (Å or Å/ps, already multiplied by its
+/// `scale_factor`) in nm or nm/ps; the writer inverts exactly this.
+pub(super) fn nm_from_file(v: f64) -> f32 {
+    (v * 0.1) as f32
+}
+
 /// Read an Amber NetCDF trajectory or restart: coordinates (nm) and
 /// orthorhombic boxes (nm). See [`read_netcdf_with_velocities`].
 pub fn read_netcdf(path: impl AsRef<Path>) -> Result<Frames> {
@@ -53,9 +63,9 @@ pub fn read_netcdf_with_velocities(path: impl AsRef<Path>) -> Result<Trajectory>
                 ))
             })
         };
-        xyz.extend(get("coordinates")?.iter().map(|&v| (v * 0.1) as f32));
+        xyz.extend(get("coordinates")?.iter().map(|&v| nm_from_file(v)));
         if has_vel {
-            vel.extend(get("velocities")?.iter().map(|&v| (v * 0.1) as f32));
+            vel.extend(get("velocities")?.iter().map(|&v| nm_from_file(v)));
         }
         if l.has_time {
             times.push(get("time")?.first().copied().unwrap_or(f64::NAN));
