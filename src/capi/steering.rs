@@ -121,6 +121,11 @@ pub unsafe extern "C" fn steermd_steering_create_mpi(
     out: *mut *mut steermd_steering,
 ) -> steermd_status {
     guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        // SAFETY: caller contract above.
+        unsafe { c_str(config, "config") }?;
         // SAFETY: caller contract above.
         let comm = unsafe { mpi_comm::duplicate(fortran_comm) }?;
         create(config, CommRef::Owned(comm), n_local, out)
@@ -348,19 +353,32 @@ pub unsafe extern "C" fn steermd_steering_restart(
                 rmsd: f64::from(from.rmsd),
             };
             let flat = |v: &[V3]| v.iter().flatten().copied().collect::<Vec<f64>>();
-            if from.frame_id.is_some() {
-                let p = flat(&from.positions);
-                // SAFETY: caller contract above.
-                unsafe { out_slice(positions, len, p.len(), "positions") }?.copy_from_slice(&p);
+            let p = flat(&from.positions);
+            let v = flat(&from.velocities);
+            // Every buffer is checked before anything is written.
+            // SAFETY (the three borrows): caller contract above.
+            let p_out = match from.frame_id {
+                Some(_) => Some(unsafe { out_slice(positions, len, p.len(), "positions") }?),
+                None => None,
+            };
+            let v_out = match from.copy_velocities {
+                true => Some(unsafe { out_slice(velocities, len, v.len(), "velocities") }?),
+                false => None,
+            };
+            let b_out = match (from.box_vectors, box_vectors.is_null()) {
+                (Some(b), false) => {
+                    Some((b, unsafe { out_slice(box_vectors, 9, 9, "box_vectors") }?))
+                }
+                _ => None,
+            };
+            if let Some(o) = p_out {
+                o.copy_from_slice(&p);
             }
-            if from.copy_velocities {
-                let v = flat(&from.velocities);
-                // SAFETY: caller contract above.
-                unsafe { out_slice(velocities, len, v.len(), "velocities") }?.copy_from_slice(&v);
+            if let Some(o) = v_out {
+                o.copy_from_slice(&v);
             }
-            if let (Some(b), false) = (from.box_vectors, box_vectors.is_null()) {
-                // SAFETY: caller contract above.
-                unsafe { out_slice(box_vectors, 9, 9, "box_vectors") }?.copy_from_slice(&b);
+            if let Some((b, o)) = b_out {
+                o.copy_from_slice(&b);
             }
         }
         // SAFETY: non-null and writable per the caller contract.
