@@ -62,6 +62,18 @@ module steermd
     integer(c_int) :: implicit_solvent      ! STEERMD_IMPLICIT_SOLVENT_NONE, _OBC2
   end type
 
+  !> Where one local simulation restarts from (steermd_steering_restart).
+  type, bind(C) :: steermd_restart_info
+    integer(c_int32_t) :: restarted          ! 1: restarted this iteration
+    integer(c_int32_t) :: from_start         ! 1: from its own starting structure
+    integer(c_int32_t) :: copy_velocities    ! 1: keep the frame's velocities (written)
+    integer(c_int32_t) :: has_box            ! 1: the frame had a box (written)
+    integer(c_int64_t) :: frame_id           ! frame id, -1 from the start
+    integer(c_int64_t) :: source_simulation  ! simulation that produced the frame
+    integer(c_int64_t) :: source_step        ! its MD step, -1 from the start
+    real(c_double) :: rmsd                   ! RMSD to the reference, nm
+  end type
+
   interface
     function strlen(s) bind(C, name="strlen")
       import :: c_ptr, c_size_t
@@ -423,6 +435,81 @@ module steermd
     subroutine steermd_simulation_free(sim) bind(C, name="steermd_simulation_free")
       import :: c_ptr
       type(c_ptr), value :: sim
+    end subroutine
+
+    ! Steering: config is a TOML path or text (NUL-terminated); positions nm,
+    ! velocities nm/ps, boxes nm. Optional arrays are c_ptr (c_null_ptr or c_loc).
+    function steermd_steering_create(config, n_simulations, steering) &
+        bind(C, name="steermd_steering_create")
+      import :: c_char, c_ptr, c_int, c_int64_t
+      character(kind=c_char), dimension(*), intent(in) :: config
+      integer(c_int64_t), value :: n_simulations
+      type(c_ptr), intent(out) :: steering
+      integer(c_int) :: steermd_steering_create
+    end function
+
+    !> fortran_comm: the integer communicator (mpi) or comm%MPI_VAL (mpi_f08).
+    function steermd_steering_create_mpi(config, fortran_comm, n_local, steering) &
+        bind(C, name="steermd_steering_create_mpi")
+      import :: c_char, c_ptr, c_int, c_int32_t, c_int64_t
+      character(kind=c_char), dimension(*), intent(in) :: config
+      integer(c_int32_t), value :: fortran_comm
+      integer(c_int64_t), value :: n_local
+      type(c_ptr), intent(out) :: steering
+      integer(c_int) :: steermd_steering_create_mpi
+    end function
+
+    function steermd_steering_add_frame(steering, sim, step, positions, n_atoms, velocities, &
+        box_vectors) bind(C, name="steermd_steering_add_frame")
+      import :: c_ptr, c_int, c_int64_t, c_size_t, c_double
+      type(c_ptr), value :: steering
+      integer(c_int64_t), value :: sim, step
+      real(c_double), dimension(*), intent(in) :: positions
+      integer(c_size_t), value :: n_atoms
+      type(c_ptr), value :: velocities, box_vectors
+      integer(c_int) :: steermd_steering_add_frame
+    end function
+
+    function steermd_steering_mark_failed(steering, sim, message) &
+        bind(C, name="steermd_steering_mark_failed")
+      import :: c_ptr, c_int, c_int64_t
+      type(c_ptr), value :: steering
+      integer(c_int64_t), value :: sim
+      type(c_ptr), value :: message
+      integer(c_int) :: steermd_steering_mark_failed
+    end function
+
+    function steermd_steering_iterate(steering, n_restarts) bind(C, name="steermd_steering_iterate")
+      import :: c_ptr, c_int, c_int64_t
+      type(c_ptr), value :: steering
+      integer(c_int64_t), intent(out) :: n_restarts
+      integer(c_int) :: steermd_steering_iterate
+    end function
+
+    function steermd_steering_restart(steering, sim, info, positions, velocities, len, &
+        box_vectors) bind(C, name="steermd_steering_restart")
+      import :: c_ptr, c_int, c_int64_t, c_size_t, c_double, steermd_restart_info
+      type(c_ptr), value :: steering
+      integer(c_int64_t), value :: sim
+      type(steermd_restart_info), intent(out) :: info
+      real(c_double), dimension(*), intent(inout) :: positions
+      type(c_ptr), value :: velocities
+      integer(c_size_t), value :: len
+      type(c_ptr), value :: box_vectors
+      integer(c_int) :: steermd_steering_restart
+    end function
+
+    function steermd_steering_local_simulations(steering, first, count) &
+        bind(C, name="steermd_steering_local_simulations")
+      import :: c_ptr, c_int, c_int64_t
+      type(c_ptr), value :: steering
+      integer(c_int64_t), intent(out) :: first, count
+      integer(c_int) :: steermd_steering_local_simulations
+    end function
+
+    subroutine steermd_steering_free(steering) bind(C, name="steermd_steering_free")
+      import :: c_ptr
+      type(c_ptr), value :: steering
     end subroutine
   end interface
 

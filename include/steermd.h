@@ -142,6 +142,11 @@ typedef struct steermd_encoder steermd_encoder;
 typedef struct steermd_simulation steermd_simulation;
 
 /*
+ The steering state of one rank.
+ */
+typedef struct steermd_steering steermd_steering;
+
+/*
  A topology read from a PDB file: atom names, residues, first-model coordinates.
  */
 typedef struct steermd_topology steermd_topology;
@@ -213,6 +218,47 @@ typedef struct steermd_prmtop_options {
    */
   int32_t implicit_solvent;
 } steermd_prmtop_options;
+
+/*
+ Where one local simulation restarts from after an iteration.
+ */
+typedef struct steermd_restart_info {
+  /*
+   1 when the simulation is restarted this iteration, else 0 (then the
+   other fields are unset and it simply continues).
+   */
+  int32_t restarted;
+  /*
+   1 when it restarts from its own starting structure (a blow-up before
+   any good frame): the caller holds those positions, none are written.
+   */
+  int32_t from_start;
+  /*
+   1 when the frame's velocities should be kept (they were written),
+   0 when new ones should be drawn at the bath temperature.
+   */
+  int32_t copy_velocities;
+  /*
+   1 when the frame had a box (it was written).
+   */
+  int32_t has_box;
+  /*
+   Frame id (`(iteration · M + sim) · F + k`), -1 from the start.
+   */
+  int64_t frame_id;
+  /*
+   The simulation that produced the frame.
+   */
+  int64_t source_simulation;
+  /*
+   The MD step of the frame as handed over, -1 from the start.
+   */
+  int64_t source_step;
+  /*
+   RMSD of the frame to the reference, nm (NaN from the start).
+   */
+  double rmsd;
+} steermd_restart_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -712,6 +758,120 @@ uint32_t steermd_abi_version(void);
  the non-NULL pointers among the three.
  */
 void steermd_version_numbers(uint32_t *major, uint32_t *minor, uint32_t *patch);
+
+/*
+ Create the steering in one process that owns all `n_simulations`.
+ `config` is a campaign TOML file's path, or TOML text (its `[analysis]`
+ and `[agent]` sections, and `md.seed`, are used). `*out` receives a
+ handle for `steermd_steering_free`.
+
+ # Safety
+ `config`: NUL-terminated; `out`: valid.
+ */
+enum steermd_status steermd_steering_create(const char *config,
+                                            int64_t n_simulations,
+                                            struct steermd_steering **out);
+
+/*
+ Create the steering collectively on every rank of the MPI communicator
+ `fortran_comm` (its Fortran handle: `MPI_Comm_c2f(comm)` in C, the
+ integer communicator or `comm%MPI_VAL` in Fortran); this rank owns
+ `n_local` simulations (0 allowed), ranks in order. steermd duplicates the
+ communicator; free the handle before `MPI_Finalize`. MPI must be
+ initialised by the caller. In a build without the `mpi` feature this
+ returns `STEERMD_ERR_BACKEND`. Errors are collective: when one rank
+ fails, every rank returns an error.
+
+ # Safety
+ `config`: NUL-terminated; `out`: valid; `fortran_comm` a communicator
+ handle of this process's MPI.
+ */
+enum steermd_status steermd_steering_create_mpi(const char *config,
+                                                int32_t fortran_comm,
+                                                int64_t n_local,
+                                                struct steermd_steering **out);
+
+/*
+ Hand over one frame of local simulation `sim` after MD step `step`:
+ `positions` holds `3 · n_atoms` values (nm), `velocities` NULL or
+ `3 · n_atoms` values (nm/ps, kept for a restart), `box_vectors` NULL or
+ 9 values (nm, row-major box vectors). Local: no other rank takes part.
+
+ # Safety
+ `steering`: a live handle; the arrays NULL or valid for the lengths above.
+ */
+enum steermd_status steermd_steering_add_frame(struct steermd_steering *steering,
+                                               int64_t sim,
+                                               int64_t step,
+                                               const double *positions,
+                                               size_t n_atoms,
+                                               const double *velocities,
+                                               const double *box_vectors);
+
+/*
+ Record that local simulation `sim` blew up this iteration: it restarts
+ from its latest frame in the window (or its start); `message` (may be
+ NULL) is reported among the iteration's failures. Local.
+
+ # Safety
+ `steering`: a live handle; `message`: NULL or NUL-terminated.
+ */
+enum steermd_status steermd_steering_mark_failed(struct steermd_steering *steering,
+                                                 int64_t sim,
+                                                 const char *message);
+
+/*
+ One iteration, collectively on every rank: analyse the frames handed
+ over, run the agent step over the window and plan the restarts (the
+ restart states are moved from their owning ranks). `*n_restarts`
+ (may be NULL) receives how many simulations of the whole ensemble
+ restart.
+
+ # Safety
+ `steering`: a live handle; `n_restarts`: NULL or valid.
+ */
+enum steermd_status steermd_steering_iterate(struct steermd_steering *steering,
+                                             int64_t *n_restarts);
+
+/*
+ Where local simulation `sim` restarts from after the last iterate:
+ `*info` is filled; when it restarts from a frame, its positions (nm)
+ go to `positions` (`len` ≥ 3 · atoms), its velocities (nm/ps) to
+ `velocities` when `info->copy_velocities` (NULL allowed otherwise), its
+ box (nm) to `box_vectors` (9 values, may be NULL) when it had one.
+
+ # Safety
+ `steering`: a live handle; `info`: valid; the arrays NULL or valid for
+ `len` (`box_vectors`: 9) values.
+ */
+enum steermd_status steermd_steering_restart(const struct steermd_steering *steering,
+                                             int64_t sim,
+                                             struct steermd_restart_info *info,
+                                             double *positions,
+                                             double *velocities,
+                                             size_t len,
+                                             double *box_vectors);
+
+/*
+ The simulations this rank owns: ids `*first .. *first + *count`.
+
+ # Safety
+ `steering`: a live handle; `first`, `count`: valid.
+ */
+enum steermd_status steermd_steering_local_simulations(const struct steermd_steering *steering,
+                                                       int64_t *first,
+                                                       int64_t *count);
+
+/*
+ Release a steering handle (its duplicated MPI communicator included;
+ call before `MPI_Finalize`). NULL is ignored; a pointer that is not a
+ live steering handle is left alone and reported through
+ `steermd_last_error_message`. Local.
+
+ # Safety
+ `steering` must not be in use by another thread.
+ */
+void steermd_steering_free(struct steermd_steering *steering);
 
 /*
  Number of warnings raised by steermd calls on this thread since the last

@@ -109,6 +109,12 @@ struct Fx {
     traj: *mut steermd_trajectory,
     enc: *mut steermd_encoder,
     sim: *mut steermd_simulation,
+    /// A steering of 2 simulations after one iteration of villin.dcd frames
+    /// (with velocities; copy probability 1).
+    steer: *mut steermd_steering,
+    steer_atoms: usize,
+    /// The next step for a frame handed over by a case.
+    steer_step: i64,
     /// Cα indices of the topology.
     ca: Vec<usize>,
     n_frames: usize,
@@ -171,7 +177,11 @@ impl Fx {
             );
             assert_eq!(steermd_simulation_n_atoms(sim, &mut sim_atoms), STEERMD_OK);
         }
+        let (steer, steer_atoms) = steering_fixture();
         Fx {
+            steer,
+            steer_atoms,
+            steer_step: 100,
             top,
             traj,
             enc,
@@ -225,11 +235,92 @@ impl Fx {
             assert_eq!(last_error(), "");
             steermd_simulation_free(self.sim);
             assert_eq!(last_error(), "");
+            steermd_steering_free(self.steer);
+            assert_eq!(last_error(), "");
         }
+        self.steer = ptr::null_mut();
         self.top = ptr::null_mut();
         self.traj = ptr::null_mut();
         self.enc = ptr::null_mut();
         self.sim = ptr::null_mut();
+    }
+}
+
+fn steering_toml() -> String {
+    format!(
+        "[analysis]\nmodel = {:?}\nreference = {:?}\n\n[agent]\nmethod = \"lof\"\n\
+         last_n = 12\nn_neighbors = 2\nn_outliers = 2\ncopy_velocities_probability = 1.0\n",
+        root().join("tests/data/cvae_trained").display().to_string(),
+        root()
+            .join("tests/data/villin_ref.pdb")
+            .display()
+            .to_string(),
+    )
+}
+
+/// Frame `f` of villin.dcd, nm, as f64.
+fn villin_frame(f: usize) -> Vec<f64> {
+    let frames = steermd::io::read_dcd(root().join("tests/data/villin.dcd")).unwrap();
+    frames.frame(f).iter().map(|&x| f64::from(x)).collect()
+}
+
+/// A steering of 2 simulations after one iteration of 3 frames each, and
+/// its atom count.
+fn steering_fixture() -> (*mut steermd_steering, usize) {
+    let cfg = cs(&steering_toml());
+    let mut steer = ptr::null_mut();
+    // SAFETY: valid C string, out-pointer and buffers of the lengths passed.
+    unsafe {
+        let st = steermd_steering_create(cfg.as_ptr(), 2, &mut steer);
+        assert_eq!(st, STEERMD_OK, "{}", last_error());
+        let mut n = 0;
+        for sim in 0..2i64 {
+            for k in 0..3i64 {
+                let p = villin_frame((sim * 50 + k * 7) as usize);
+                let v: Vec<f64> = p.iter().map(|x| 0.01 * x).collect();
+                n = p.len() / 3;
+                let st = steermd_steering_add_frame(
+                    steer,
+                    sim,
+                    k + 1,
+                    p.as_ptr(),
+                    n,
+                    v.as_ptr(),
+                    ptr::null(),
+                );
+                assert_eq!(st, STEERMD_OK, "{}", last_error());
+            }
+        }
+        let mut restarts = 0;
+        assert_eq!(
+            steermd_steering_iterate(steer, &mut restarts),
+            STEERMD_OK,
+            "{}",
+            last_error()
+        );
+        assert_eq!(restarts, 2);
+        (steer, n)
+    }
+}
+
+impl Fx {
+    /// Hand a frame of simulation 0 over with `velocities` / `box_vectors`
+    /// as given (NULL allowed).
+    fn steer_add(&mut self, velocities: *const f64, box_vectors: *const f64) -> steermd_status {
+        let p = villin_frame(3);
+        self.steer_step += 1;
+        // SAFETY: live handle, buffer of the length passed.
+        unsafe {
+            steermd_steering_add_frame(
+                self.steer,
+                0,
+                self.steer_step,
+                p.as_ptr(),
+                self.steer_atoms,
+                velocities,
+                box_vectors,
+            )
+        }
     }
 }
 
@@ -457,6 +548,28 @@ fn null_cases() -> Vec<NullCase> {
             nc("steermd_simulation_load_checkpoint", "sim", Refused, |fx| steermd_simulation_load_checkpoint(ptr::null_mut(), fx.tmp("c.chk").as_ptr())),
             nc("steermd_simulation_load_checkpoint", "path", Refused, |fx| steermd_simulation_load_checkpoint(fx.sim, n())),
             nc("steermd_simulation_free", "sim", Accepted, |_| { steermd_simulation_free(ptr::null_mut()); void_status() }),
+            // steering (restart cases first: they rely on the fixture's iteration)
+            nc("steermd_steering_restart", "steering", Refused, |fx| { let mut i = steermd_restart_info::default(); let mut b = vec![0.0; 3 * fx.steer_atoms]; let mut c = b.clone(); steermd_steering_restart(ptr::null(), 0, &mut i, b.as_mut_ptr(), c.as_mut_ptr(), b.len(), ptr::null_mut()) }),
+            nc("steermd_steering_restart", "info", Refused, |fx| { let mut b = vec![0.0; 3 * fx.steer_atoms]; let mut c = b.clone(); steermd_steering_restart(fx.steer, 0, ptr::null_mut(), b.as_mut_ptr(), c.as_mut_ptr(), b.len(), ptr::null_mut()) }),
+            nc("steermd_steering_restart", "positions", Refused, |fx| { let mut i = steermd_restart_info::default(); let mut c = vec![0.0; 3 * fx.steer_atoms]; steermd_steering_restart(fx.steer, 0, &mut i, ptr::null_mut(), c.as_mut_ptr(), c.len(), ptr::null_mut()) }),
+            nc("steermd_steering_restart", "velocities", Refused, |fx| { let mut i = steermd_restart_info::default(); let mut b = vec![0.0; 3 * fx.steer_atoms]; steermd_steering_restart(fx.steer, 0, &mut i, b.as_mut_ptr(), ptr::null_mut(), b.len(), ptr::null_mut()) }),
+            nc("steermd_steering_restart", "box_vectors", Accepted, |fx| { let mut i = steermd_restart_info::default(); let mut b = vec![0.0; 3 * fx.steer_atoms]; let mut c = b.clone(); steermd_steering_restart(fx.steer, 0, &mut i, b.as_mut_ptr(), c.as_mut_ptr(), b.len(), ptr::null_mut()) }),
+            nc("steermd_steering_create", "config", Refused, |_| { let mut h = ptr::null_mut(); steermd_steering_create(n(), 2, &mut h) }),
+            nc("steermd_steering_create", "out", Refused, |_| { let c = cs(&steering_toml()); steermd_steering_create(c.as_ptr(), 2, ptr::null_mut()) }),
+            nc("steermd_steering_create_mpi", "config", Refused, |_| { let mut h = ptr::null_mut(); steermd_steering_create_mpi(n(), 0, 2, &mut h) }),
+            nc("steermd_steering_create_mpi", "out", Refused, |_| { let c = cs(&steering_toml()); steermd_steering_create_mpi(c.as_ptr(), 0, 2, ptr::null_mut()) }),
+            nc("steermd_steering_add_frame", "steering", Refused, |fx| { let p = villin_frame(3); steermd_steering_add_frame(ptr::null_mut(), 0, 1, p.as_ptr(), fx.steer_atoms, ptr::null(), ptr::null()) }),
+            nc("steermd_steering_add_frame", "positions", Refused, |fx| steermd_steering_add_frame(fx.steer, 0, 1, ptr::null(), fx.steer_atoms, ptr::null(), ptr::null())),
+            nc("steermd_steering_add_frame", "velocities", Accepted, |fx| fx.steer_add(ptr::null(), ptr::null())),
+            nc("steermd_steering_add_frame", "box_vectors", Accepted, |fx| { let v = vec![0.0; 3 * fx.steer_atoms]; let st = fx.steer_add(v.as_ptr(), ptr::null()); drop(v); st }),
+            nc("steermd_steering_mark_failed", "steering", Refused, |_| steermd_steering_mark_failed(ptr::null_mut(), 1, ptr::null())),
+            nc("steermd_steering_mark_failed", "message", Accepted, |fx| steermd_steering_mark_failed(fx.steer, 1, ptr::null())),
+            nc("steermd_steering_iterate", "steering", Refused, |_| { let mut r = 0; steermd_steering_iterate(ptr::null_mut(), &mut r) }),
+            nc("steermd_steering_iterate", "n_restarts", Accepted, |fx| steermd_steering_iterate(fx.steer, ptr::null_mut())),
+            nc("steermd_steering_local_simulations", "steering", Refused, |_| { let (mut a, mut b) = (0, 0); steermd_steering_local_simulations(ptr::null(), &mut a, &mut b) }),
+            nc("steermd_steering_local_simulations", "first", Refused, |fx| { let mut b = 0; steermd_steering_local_simulations(fx.steer, ptr::null_mut(), &mut b) }),
+            nc("steermd_steering_local_simulations", "count", Refused, |fx| { let mut a = 0; steermd_steering_local_simulations(fx.steer, &mut a, ptr::null_mut()) }),
+            nc("steermd_steering_free", "steering", Accepted, |_| { steermd_steering_free(ptr::null_mut()); void_status() }),
             // versions
             nc("steermd_version_numbers", "major", Accepted, |_| { let (mut b, mut c) = (u32::MAX, u32::MAX); steermd_version_numbers(ptr::null_mut(), &mut b, &mut c); assert_eq!(format!("{b}.{c}"), format!("{}.{}", env!("CARGO_PKG_VERSION_MINOR"), env!("CARGO_PKG_VERSION_PATCH"))); STEERMD_OK }),
             nc("steermd_version_numbers", "minor", Accepted, |_| { let (mut a, mut c) = (u32::MAX, u32::MAX); steermd_version_numbers(&mut a, ptr::null_mut(), &mut c); assert_eq!(format!("{a}.{c}"), format!("{}.{}", env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_PATCH"))); STEERMD_OK }),
@@ -554,6 +667,12 @@ fn short_cases() -> Vec<ShortCase> {
                 ShortRun { untouched: r.untouched && c == usize::MAX, ..r }
             }),
             sc("steermd_simulation_get_positions", "len", "xyz", |fx| short_out(3 * fx.sim_atoms, SENTINEL_F64, |x, len| steermd_simulation_get_positions(fx.sim, x, len))),
+            sc("steermd_steering_restart", "len", "positions", |fx| {
+                let mut i = steermd_restart_info::default();
+                let mut v = vec![SENTINEL_F64; 3 * fx.steer_atoms];
+                let r = short_out(3 * fx.steer_atoms, SENTINEL_F64, |x, len| steermd_steering_restart(fx.steer, 0, &mut i, x, v.as_mut_ptr(), len, ptr::null_mut()));
+                ShortRun { untouched: r.untouched && v.iter().all(|x| *x == SENTINEL_F64) && i.restarted == 0, ..r }
+            }),
             sc("steermd_simulation_set_positions", "len", "xyz", |fx| {
                 let before = fx.positions();
                 let moved: Vec<f64> = before.iter().map(|v| v + 0.01).collect();
@@ -583,14 +702,16 @@ enum Kind {
     Trajectory,
     Encoder,
     Simulation,
+    Steering,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 5] = [
         Kind::Topology,
         Kind::Trajectory,
         Kind::Encoder,
         Kind::Simulation,
+        Kind::Steering,
     ];
 
     fn c_name(self) -> &'static str {
@@ -599,6 +720,7 @@ impl Kind {
             Kind::Trajectory => "steermd_trajectory",
             Kind::Encoder => "steermd_encoder",
             Kind::Simulation => "steermd_simulation",
+            Kind::Steering => "steermd_steering",
         }
     }
 
@@ -620,6 +742,7 @@ impl Kind {
             Kind::Trajectory => fx.traj as usize,
             Kind::Encoder => fx.enc as usize,
             Kind::Simulation => fx.sim as usize,
+            Kind::Steering => fx.steer as usize,
         }
     }
 
@@ -629,7 +752,8 @@ impl Kind {
             Kind::Topology => Kind::Trajectory,
             Kind::Trajectory => Kind::Encoder,
             Kind::Encoder => Kind::Simulation,
-            Kind::Simulation => Kind::Topology,
+            Kind::Simulation => Kind::Steering,
+            Kind::Steering => Kind::Topology,
         }
     }
 }
@@ -696,6 +820,12 @@ fn handle_cases() -> Vec<HandleCase> {
             hc("steermd_simulation_save_checkpoint", "sim", Simulation, |fx, h| Some(steermd_simulation_save_checkpoint(h as *mut _, fx.tmp("h.chk").as_ptr()))),
             hc("steermd_simulation_load_checkpoint", "sim", Simulation, |fx, h| Some(steermd_simulation_load_checkpoint(h as *mut _, fx.tmp("h.chk").as_ptr()))),
             hc("steermd_simulation_free", "sim", Simulation, |_, h| { steermd_simulation_free(h as *mut _); None }),
+            hc("steermd_steering_add_frame", "steering", Steering, |fx, h| { let p = villin_frame(3); Some(steermd_steering_add_frame(h as *mut _, 0, 1, p.as_ptr(), fx.steer_atoms, ptr::null(), ptr::null())) }),
+            hc("steermd_steering_mark_failed", "steering", Steering, |_, h| Some(steermd_steering_mark_failed(h as *mut _, 0, ptr::null()))),
+            hc("steermd_steering_iterate", "steering", Steering, |_, h| Some(steermd_steering_iterate(h as *mut _, ptr::null_mut()))),
+            hc("steermd_steering_restart", "steering", Steering, |fx, h| { let mut i = steermd_restart_info::default(); let mut b = vec![0.0; 3 * fx.steer_atoms]; let mut c = b.clone(); Some(steermd_steering_restart(h as *const _, 0, &mut i, b.as_mut_ptr(), c.as_mut_ptr(), b.len(), ptr::null_mut())) }),
+            hc("steermd_steering_local_simulations", "steering", Steering, |_, h| { let (mut a, mut b) = (0, 0); Some(steermd_steering_local_simulations(h as *const _, &mut a, &mut b)) }),
+            hc("steermd_steering_free", "steering", Steering, |_, h| { steermd_steering_free(h as *mut _); None }),
         ]
     }
 }
@@ -885,6 +1015,14 @@ const COVERAGE: &[(&str, Option<&str>)] = &[
     ("steermd_simulation_save_checkpoint", None),
     ("steermd_simulation_load_checkpoint", None),
     ("steermd_simulation_free", None),
+    ("steermd_steering_create", None),
+    ("steermd_steering_create_mpi", None),
+    ("steermd_steering_add_frame", None),
+    ("steermd_steering_mark_failed", None),
+    ("steermd_steering_iterate", None),
+    ("steermd_steering_restart", None),
+    ("steermd_steering_local_simulations", None),
+    ("steermd_steering_free", None),
     ("steermd_version_numbers", None),
     ("steermd_last_error_message", Some("no arguments; read after every case here, per thread in threads_keep_their_own_errors")),
     ("steermd_status_string", Some("an int argument; every header status and an unknown code are checked by status_strings_cover_every_status")),

@@ -204,3 +204,58 @@ fn a_configuration_error_stops_every_rank_before_work() {
     );
     assert!(!tmp.path().join("out").exists());
 }
+
+/// `steer_mpi_capi`'s restart lines, sorted: serial, or on `n` ranks.
+fn steering_lines(n: Option<usize>) -> Option<Vec<String>> {
+    let mut cmd = match n {
+        None => {
+            let mut c = std::process::Command::new(example_binary("steer_mpi_capi"));
+            c.arg("--serial");
+            c
+        }
+        Some(n) => {
+            let Some(mut c) = mpirun_command(n) else {
+                eprintln!("skipped: no mpirun on PATH");
+                return None;
+            };
+            c.arg(example_binary("steer_mpi_capi"));
+            c
+        }
+    };
+    cmd.env("RAYON_NUM_THREADS", "1");
+    let job = run_with_timeout(cmd, LIMIT);
+    assert!(
+        job.status.success(),
+        "{n:?} ranks: {}\n{}\n{}",
+        job.status,
+        job.stdout,
+        job.stderr
+    );
+    let mut lines: Vec<String> = job
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("restart "))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    Some(lines)
+}
+
+/// The C ABI's MPI steering (the caller's communicator, by Fortran handle)
+/// chooses on 2 and 3 ranks exactly what one process chooses.
+#[test]
+fn c_abi_steering_on_mpi_ranks_equals_one_process() {
+    if mpirun_command(1).is_none() {
+        eprintln!("skipped: no mpirun on PATH");
+        return;
+    }
+    let serial = steering_lines(None).unwrap();
+    assert_eq!(serial.len(), 15, "{serial:?}");
+    assert!(serial.iter().any(|l| l.split(' ').nth(3) == Some("1")));
+    for n in [2, 3] {
+        let Some(lines) = steering_lines(Some(n)) else {
+            return;
+        };
+        assert_eq!(lines, serial, "{n} ranks");
+    }
+}

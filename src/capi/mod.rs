@@ -30,6 +30,7 @@ mod kernels;
 mod options;
 mod simulation;
 mod status;
+mod steering;
 mod warnings;
 
 pub use encoder::*;
@@ -38,6 +39,7 @@ pub use kernels::*;
 pub use options::*;
 pub use simulation::*;
 pub use status::*;
+pub use steering::*;
 pub use warnings::*;
 
 #[cfg(test)]

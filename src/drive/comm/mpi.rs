@@ -1,5 +1,8 @@
 //! MPI transport of [`super::Communicator`] (feature `mpi`), on the rsmpi
-//! crate over `MPI_COMM_WORLD`.
+//! crate: [`MpiComm`] owns the MPI environment and its `MPI_COMM_WORLD`
+//! (the `steermd drive` program); [`MpiGroup`] wraps any communicator of
+//! an MPI environment someone else owns (a C or Fortran code calling the
+//! steering ABI with its own communicator).
 //!
 //! MPI counts and displacements are C `int`s: one all-gather moves at most
 //! `i32::MAX` bytes in total, one broadcast at most `i32::MAX` bytes. Larger
@@ -23,10 +26,32 @@ use crate::error::{Error, Result};
 /// `MPI_THREAD_FUNNELED`: other threads may compute, only this one talks).
 pub struct MpiComm {
     // Declared before `universe`: dropped before `MPI_Finalize`.
-    world: SimpleCommunicator,
+    world: MpiGroup,
     universe: Universe,
+}
+
+/// The ranks of one intra-communicator, in an MPI environment this value
+/// does not own. Collectives as for [`MpiComm`]: all ranks, same order, from
+/// the thread that talks MPI. Dropping it frees the communicator unless it
+/// is `MPI_COMM_WORLD` (so it must be dropped before `MPI_Finalize`).
+pub struct MpiGroup {
+    comm: SimpleCommunicator,
     rank: usize,
     size: usize,
+}
+
+impl MpiGroup {
+    /// Take `comm` (see the type's docs for when it is freed).
+    pub fn new(comm: SimpleCommunicator) -> MpiGroup {
+        let rank = usize::try_from(comm.rank()).expect("MPI ranks are non-negative");
+        let size = usize::try_from(comm.size()).expect("MPI sizes are positive");
+        MpiGroup { comm, rank, size }
+    }
+
+    /// The rsmpi communicator, for MPI calls the trait does not cover.
+    pub fn raw(&self) -> &SimpleCommunicator {
+        &self.comm
+    }
 }
 
 impl MpiComm {
@@ -44,14 +69,9 @@ impl MpiComm {
                              (only one MpiComm may exist, and only once)"
                     .into(),
             })?;
-        let world = universe.world();
-        let rank = usize::try_from(world.rank()).expect("MPI ranks are non-negative");
-        let size = usize::try_from(world.size()).expect("MPI sizes are positive");
         Ok(MpiComm {
-            world,
+            world: MpiGroup::new(universe.world()),
             universe,
-            rank,
-            size,
         })
     }
 
@@ -62,7 +82,7 @@ impl MpiComm {
 
     /// The rsmpi world communicator, for MPI calls this trait does not cover.
     pub fn world(&self) -> &SimpleCommunicator {
-        &self.world
+        &self.world.comm
     }
 
     /// Replace the panic hook with one that prints
@@ -72,7 +92,7 @@ impl MpiComm {
     /// collective. Once MPI is finalised (or before it is initialised) the
     /// hook only prints, and the panic unwinds as usual.
     pub fn install_abort_on_panic(&self) {
-        let (rank, size) = (self.rank, self.size);
+        let (rank, size) = (self.world.rank, self.world.size);
         std::panic::set_hook(Box::new(move |info| {
             let message = info
                 .payload()
@@ -97,6 +117,32 @@ impl MpiComm {
 
 impl Communicator for MpiComm {
     fn rank(&self) -> usize {
+        self.world.rank
+    }
+
+    fn size(&self) -> usize {
+        self.world.size
+    }
+
+    fn all_gather_bytes(&self, local: &[u8]) -> Result<Vec<Vec<u8>>> {
+        self.world.all_gather_bytes(local)
+    }
+
+    fn broadcast_bytes(&self, root: usize, data: &mut Vec<u8>) -> Result<()> {
+        self.world.broadcast_bytes(root, data)
+    }
+
+    fn barrier(&self) -> Result<()> {
+        self.world.barrier()
+    }
+
+    fn abort(&self, message: &str) -> ! {
+        self.world.abort(message)
+    }
+}
+
+impl Communicator for MpiGroup {
+    fn rank(&self) -> usize {
         self.rank
     }
 
@@ -106,7 +152,7 @@ impl Communicator for MpiComm {
 
     fn all_gather_bytes(&self, local: &[u8]) -> Result<Vec<Vec<u8>>> {
         let mut lens = vec![0u64; self.size];
-        self.world
+        self.comm
             .all_gather_into(&(local.len() as u64), &mut lens[..]);
         // Every rank sees the same lengths, so every rank fails alike here.
         let (counts, displs) = int_partition(&lens, "MPI all-gather")?;
@@ -121,7 +167,7 @@ impl Communicator for MpiComm {
         let mut all = vec![0u8; total];
         {
             let mut parts = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-            self.world.all_gather_varcount_into(send, &mut parts);
+            self.comm.all_gather_varcount_into(send, &mut parts);
         }
         Ok(counts
             .iter()
@@ -138,7 +184,7 @@ impl Communicator for MpiComm {
                 self.size
             )));
         }
-        let root = self.world.process_at_rank(root as mpi::Rank);
+        let root = self.comm.process_at_rank(root as mpi::Rank);
         let mut len = data.len() as u64;
         root.broadcast_into(&mut len);
         // Every rank sees the same length, so every rank fails alike here.
@@ -155,12 +201,12 @@ impl Communicator for MpiComm {
     }
 
     fn barrier(&self) -> Result<()> {
-        self.world.barrier();
+        self.comm.barrier();
         Ok(())
     }
 
     fn abort(&self, message: &str) -> ! {
         eprintln!("{message}");
-        self.world.abort(1)
+        self.comm.abort(1)
     }
 }

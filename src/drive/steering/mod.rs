@@ -112,13 +112,21 @@ impl<'c> Steering<'c> {
         n_local: usize,
         device: Device,
     ) -> Result<Steering<'c>> {
-        let analyzer = agree(
-            comm,
-            "steering",
-            "loading [analysis]",
-            Analyzer::load_from_reference(&cfg.analysis),
-        )?;
-        Steering::with_analyzer(CommRef::Borrowed(comm), cfg, analyzer, n_local, device)
+        Steering::from_config_collective(CommRef::Borrowed(comm), Ok(cfg.clone()), n_local, device)
+    }
+
+    /// As [`new`](Self::new), for a configuration each rank read itself
+    /// (`cfg` may be an error): a failure to read it or load its analysis
+    /// on any rank fails every rank.
+    pub fn from_config_collective(
+        comm: CommRef<'c>,
+        cfg: Result<SteeringConfig>,
+        n_local: usize,
+        device: Device,
+    ) -> Result<Steering<'c>> {
+        let loaded = cfg.and_then(|c| Analyzer::load_from_reference(&c.analysis).map(|a| (c, a)));
+        let (cfg, analyzer) = agree(comm.get(), "steering", "loading its configuration", loaded)?;
+        Steering::with_analyzer(comm, &cfg, analyzer, n_local, device)
     }
 
     /// Create the steering (collectively) with an analyzer already loaded

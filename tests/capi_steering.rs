@@ -1,0 +1,168 @@
+//! The steering C ABI against the Rust `Steering` it wraps: the same frames
+//! handed over through both give the same restarts (frame, source, step,
+//! RMSD, velocity choice, positions and velocities), and the MPI entry point
+//! of a build without MPI says so.
+
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
+use std::ptr;
+
+use steermd::capi::steermd_status::*;
+use steermd::capi::*;
+use steermd::drive::{SingleProcess, Steering, SteeringConfig};
+use steermd::io::read_dcd;
+use steermd::Device;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn toml() -> String {
+    format!(
+        "[analysis]\nmodel = {:?}\nreference = {:?}\n\n[agent]\nmethod = \"lof\"\n\
+         last_n = 16\nn_neighbors = 3\nn_outliers = 2\ncopy_velocities_probability = 0.5\n\n\
+         [md]\nseed = 5\n",
+        data("cvae_trained").display().to_string(),
+        data("villin_ref.pdb").display().to_string(),
+    )
+}
+
+fn last_error() -> String {
+    // SAFETY: steermd returns a valid NUL-terminated string.
+    unsafe { CStr::from_ptr(steermd_last_error_message()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+const SIMS: usize = 3;
+
+/// Frame of simulation `sim`, index `k`, iteration `it`: positions (nm) and,
+/// for odd simulations, velocities (nm/ps).
+fn frame(it: usize, sim: usize, k: usize) -> (Vec<f64>, Option<Vec<f64>>) {
+    let frames = read_dcd(data("villin.dcd")).unwrap();
+    let p: Vec<f64> = frames
+        .frame((it * 97 + sim * 31 + k * 9) % frames.n_frames())
+        .iter()
+        .map(|&x| f64::from(x))
+        .collect();
+    let v = (sim % 2 == 1).then(|| p.iter().map(|x| -0.02 * x).collect());
+    (p, v)
+}
+
+#[test]
+fn c_restarts_equal_the_rust_steering() {
+    let text = CString::new(toml()).unwrap();
+    let mut h = ptr::null_mut();
+    // SAFETY: valid C string and out-pointer.
+    let st = unsafe { steermd_steering_create(text.as_ptr(), SIMS as i64, &mut h) };
+    assert_eq!(st, STEERMD_OK, "{}", last_error());
+    let cfg = SteeringConfig::from_toml(&toml(), Path::new("<test>"), Path::new(".")).unwrap();
+    let mut rust = Steering::new(&SingleProcess, &cfg, SIMS, Device::Cpu).unwrap();
+    let mut restarted_from_frames = 0;
+    for it in 0..3 {
+        for sim in 0..SIMS {
+            for k in 0..2 {
+                let (p, v) = frame(it, sim, k);
+                let step = (it * 2 + k + 1) as i64 * 100;
+                let vp = v.as_ref().map_or(ptr::null(), |v| v.as_ptr());
+                // SAFETY: live handle, buffers of 3 · atoms values.
+                let st = unsafe {
+                    steermd_steering_add_frame(
+                        h,
+                        sim as i64,
+                        step,
+                        p.as_ptr(),
+                        p.len() / 3,
+                        vp,
+                        ptr::null(),
+                    )
+                };
+                assert_eq!(st, STEERMD_OK, "{}", last_error());
+                let v3 = |x: &[f64]| x.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+                rust.add_frame(sim, step as u64, v3(&p), None, v.as_deref().map(v3))
+                    .unwrap();
+            }
+        }
+        let mut n = -1;
+        // SAFETY: live handle, valid out-pointer.
+        assert_eq!(
+            unsafe { steermd_steering_iterate(h, &mut n) },
+            STEERMD_OK,
+            "{}",
+            last_error()
+        );
+        let r = rust.iterate().unwrap().clone();
+        assert_eq!(n as usize, r.restarts.len());
+        for sim in 0..SIMS {
+            let atoms = frame(0, 0, 0).0.len();
+            let (mut p, mut v) = (vec![f64::NAN; atoms], vec![f64::NAN; atoms]);
+            let mut info = steermd_restart_info::default();
+            // SAFETY: live handle, buffers of `atoms` values.
+            let st = unsafe {
+                steermd_steering_restart(
+                    h,
+                    sim as i64,
+                    &mut info,
+                    p.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    atoms,
+                    ptr::null_mut(),
+                )
+            };
+            assert_eq!(st, STEERMD_OK, "{}", last_error());
+            let Some(want) = &r.local[sim] else {
+                assert_eq!(info.restarted, 0);
+                continue;
+            };
+            assert_eq!(info.restarted, 1);
+            assert_eq!(info.frame_id, want.frame_id.map_or(-1, |id| id as i64));
+            assert_eq!(info.source_simulation as usize, want.source_simulation);
+            assert_eq!(info.source_step, want.source_step.map_or(-1, |s| s as i64));
+            assert_eq!(info.rmsd.to_bits(), f64::from(want.rmsd).to_bits());
+            assert_eq!(info.copy_velocities == 1, want.copy_velocities);
+            let flat = |x: &[[f64; 3]]| x.iter().flatten().copied().collect::<Vec<f64>>();
+            if let Some(id) = want.frame_id {
+                restarted_from_frames += 1;
+                assert_eq!(p, flat(&want.positions));
+                // The frame handed over is what comes back.
+                let id = id as usize;
+                let (src_it, slot) = (id / (2 * SIMS), id % (2 * SIMS));
+                assert_eq!(slot / 2, want.source_simulation);
+                assert_eq!(p, frame(src_it, slot / 2, slot % 2).0);
+            }
+            if want.copy_velocities {
+                assert_eq!(v, flat(&want.velocities));
+            } else {
+                assert!(
+                    v.iter().all(|x| x.is_nan()),
+                    "velocities written without copy"
+                );
+            }
+        }
+    }
+    assert!(restarted_from_frames > 0);
+    let (mut first, mut count) = (-1, -1);
+    // SAFETY: live handle, valid out-pointers.
+    assert_eq!(
+        unsafe { steermd_steering_local_simulations(h, &mut first, &mut count) },
+        STEERMD_OK
+    );
+    assert_eq!((first, count), (0, SIMS as i64));
+    // SAFETY: live handle, freed once.
+    unsafe { steermd_steering_free(h) };
+    assert_eq!(last_error(), "");
+}
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn mpi_entry_point_of_a_build_without_mpi_is_a_backend_error() {
+    let text = CString::new(toml()).unwrap();
+    let mut h = ptr::null_mut();
+    // SAFETY: valid C string and out-pointer.
+    let st = unsafe { steermd_steering_create_mpi(text.as_ptr(), 0, 1, &mut h) };
+    assert_eq!(st, STEERMD_ERR_BACKEND);
+    assert!(last_error().contains("without MPI"), "{}", last_error());
+    assert!(h.is_null());
+}
