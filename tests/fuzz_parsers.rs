@@ -110,6 +110,21 @@ fn dcd_seed(rel: &str) -> Seed {
     }
 }
 
+/// A binary trajectory (NetCDF-3, XTC) named `file_name`: every byte of the
+/// first `header` bytes (NetCDF's header; XTC's first frame header and
+/// compressed-size field) is a boundary and takes absurd integers, then a
+/// spread over the data.
+fn binary_seed(rel: &str, file_name: &str, header: usize) -> Seed {
+    let bytes = read(rel);
+    Seed {
+        file_name: file_name.into(),
+        boundaries: spread(bytes.len(), header, 64),
+        header,
+        bytes,
+        companions: vec![],
+    }
+}
+
 /// NPY: every byte of the magic/version/header-length prefix and header,
 /// then a spread over the data.
 fn npy_seed(rel: &str) -> Seed {
@@ -212,6 +227,14 @@ fn targets() -> Vec<Target> {
                 dcd_seed("dcd_interop/openmm.dcd"),
             ],
             parse: |p| steermd::io::read_dcd(p).map(|_| ()).or_else(err),
+        },
+        Target {
+            name: "xtc",
+            seeds: vec![
+                binary_seed("traj_formats/villin5.xtc", "input.xtc", 96),
+                binary_seed("traj_formats/villin5_nobox.xtc", "input.xtc", 96),
+            ],
+            parse: |p| steermd::io::read_xtc(p).map(|_| ()).or_else(err),
         },
         Target {
             name: "npy",
