@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::path::Path;
 
 use super::handles::{get, register, release, Handle};
-use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status};
+use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status, CError};
 use crate::frames::Frames;
 use crate::io::{dcd, pdb, read_trajectory};
 
@@ -148,6 +148,27 @@ pub unsafe extern "C" fn steermd_topology_free(top: *mut steermd_topology) {
     });
 }
 
+/// Read the trajectory at `path` with `read` into a new handle at `*out`
+/// (left untouched on failure).
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string; `out` NULL or valid.
+unsafe fn read_into(
+    path: *const c_char,
+    out: *mut *mut steermd_trajectory,
+    read: impl FnOnce(&Path) -> crate::error::Result<crate::frames::Frames>,
+) -> Result<(), CError> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    // SAFETY: caller contract above.
+    let path = unsafe { c_str(path, "path") }?;
+    let frames = read(Path::new(path))?;
+    // SAFETY: `out` is non-null and writable per the caller contract.
+    unsafe { *out = register(steermd_trajectory { frames }) };
+    Ok(())
+}
+
 /// Read a DCD trajectory (coordinates converted from Å to nm). On success
 /// `*out` receives a handle to be released with `steermd_trajectory_free`.
 ///
@@ -158,17 +179,8 @@ pub unsafe extern "C" fn steermd_trajectory_read_dcd(
     path: *const c_char,
     out: *mut *mut steermd_trajectory,
 ) -> steermd_status {
-    guard(|| {
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        // SAFETY: caller contract above.
-        let path = unsafe { c_str(path, "path") }?;
-        let frames = dcd::read_dcd(Path::new(path))?;
-        // SAFETY: `out` is non-null and writable per the caller contract.
-        unsafe { *out = register(steermd_trajectory { frames }) };
-        Ok(())
-    })
+    // SAFETY: caller contract above.
+    guard(|| unsafe { read_into(path, out, |p| dcd::read_dcd(p)) })
 }
 
 /// Read a trajectory in any format steermd reads: DCD, Amber NetCDF
@@ -185,17 +197,8 @@ pub unsafe extern "C" fn steermd_trajectory_read(
     path: *const c_char,
     out: *mut *mut steermd_trajectory,
 ) -> steermd_status {
-    guard(|| {
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        // SAFETY: caller contract above.
-        let path = unsafe { c_str(path, "path") }?;
-        let frames = read_trajectory(Path::new(path))?;
-        // SAFETY: `out` is non-null and writable per the caller contract.
-        unsafe { *out = register(steermd_trajectory { frames }) };
-        Ok(())
-    })
+    // SAFETY: caller contract above.
+    guard(|| unsafe { read_into(path, out, |p| read_trajectory(p)) })
 }
 
 /// Frame and atom counts of a trajectory (either output pointer may be NULL).

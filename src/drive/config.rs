@@ -292,7 +292,39 @@ fn bad<T>(m: String) -> Result<T> {
     Err(Error::InvalidArgument(format!("config: {m}")))
 }
 
+/// A TOML error in `text` (named `origin`) as [`Error::Parse`], with the
+/// line of the offending span (0 when the error has none).
+pub(crate) fn toml_error<'a>(
+    text: &'a str,
+    origin: &'a Path,
+) -> impl Fn(toml::de::Error) -> Error + 'a {
+    move |e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
+        Error::Parse {
+            path: origin.to_path_buf(),
+            line,
+            message: e.message().to_string(),
+        }
+    }
+}
+
 impl AnalysisSection {
+    /// Make the relative file paths (model, reference, states reference)
+    /// relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let paths = [&mut self.model, &mut self.reference]
+            .into_iter()
+            .chain(self.states_reference.as_mut());
+        for p in paths {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+
     /// Check the values that can be checked without reading the files.
     pub fn validate(&self) -> Result<()> {
         if self.selection.is_empty() {
@@ -407,17 +439,7 @@ impl DriveConfig {
     /// Parse TOML `text` (named `origin` in errors), resolving relative
     /// paths against `base`, and validate it.
     pub fn from_toml(text: &str, origin: &Path, base: &Path) -> Result<DriveConfig> {
-        let mut cfg: DriveConfig = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
-            Error::Parse {
-                path: origin.to_path_buf(),
-                line,
-                message: e.message().to_string(),
-            }
-        })?;
+        let mut cfg: DriveConfig = toml::from_str(text).map_err(toml_error(text, origin))?;
         cfg.resolve_paths(base);
         cfg.validate()?;
         Ok(cfg)
@@ -442,11 +464,7 @@ impl DriveConfig {
         {
             fix(p);
         }
-        fix(&mut self.analysis.model);
-        fix(&mut self.analysis.reference);
-        if let Some(p) = &mut self.analysis.states_reference {
-            fix(p);
-        }
+        self.analysis.resolve_paths(base);
         fix(&mut self.output.dir);
     }
 

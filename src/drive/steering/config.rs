@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::drive::config::{AgentSection, AnalysisSection, DriveConfig};
+use crate::drive::config::{toml_error, AgentSection, AnalysisSection, DriveConfig};
 use crate::error::{Error, Result};
 
 /// What a [`Steering`](super::Steering) needs from a campaign file.
@@ -59,33 +59,14 @@ impl SteeringConfig {
     /// Parse `text` (named `origin` in errors), resolve the analysis paths
     /// against `base` and check both sections.
     pub fn from_toml(text: &str, origin: &Path, base: &Path) -> Result<SteeringConfig> {
-        let parse_error = |e: toml::de::Error| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
-            Error::Parse {
-                path: origin.to_path_buf(),
-                line,
-                message: e.message().to_string(),
-            }
-        };
-        let s: Sections = toml::from_str(text).map_err(parse_error)?;
+        let parse_error = toml_error(text, origin);
+        let s: Sections = toml::from_str(text).map_err(&parse_error)?;
         let seed = match s.md {
             Some(md) => md.try_into::<Seed>().map_err(parse_error)?.seed,
             None => 0,
         };
         let mut analysis = s.analysis;
-        for p in [&mut analysis.model, &mut analysis.reference] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        if let Some(p) = &mut analysis.states_reference {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
+        analysis.resolve_paths(base);
         analysis.validate()?;
         s.agent.validate()?;
         for (k, p) in [
