@@ -86,7 +86,7 @@ impl Analyzer {
     pub fn analyze(
         &self,
         device: &Device,
-        positions: &[Vec<V3>],
+        positions: &[&[V3]],
     ) -> Result<(ContactMaps, Vec<f32>, Vec<f32>)> {
         let n_sel = self.selection.len();
         let mut xyz = Vec::with_capacity(positions.len() * n_sel * 3);

@@ -191,7 +191,7 @@ impl Batch<'_> {
             };
             return Ok((m, Vec::new()));
         }
-        let positions: Vec<Vec<V3>> = frames.iter().map(|f| f.positions.clone()).collect();
+        let positions: Vec<&[V3]> = frames.iter().map(|f| f.positions.as_slice()).collect();
         let (maps, latents, r) = self.analyzer.analyze(self.device, &positions)?;
         let dim = self.analyzer.latent_dim;
         let mut kept = Vec::with_capacity(frames.len());
