@@ -17,6 +17,7 @@
 //! MDAnalysis read.
 
 mod netcdf;
+mod netcdf_header;
 mod netcdf_write;
 mod xtc;
 

@@ -40,6 +40,8 @@ pub fn read_netcdf_with_velocities(path: impl AsRef<Path>) -> Result<Trajectory>
     let file_size = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .len();
+    super::netcdf_header::check_header(path, file_size)
+        .map_err(|e| fail(format!("not a readable NetCDF-3 header: {e}")))?;
     let mut reader = FileReader::open(path).map_err(|e| fail(format!("not NetCDF-3: {e:?}")))?;
     let l = layout(reader.data_set(), file_size).map_err(&fail)?;
     let Layout {
