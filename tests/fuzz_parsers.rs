@@ -237,6 +237,14 @@ fn targets() -> Vec<Target> {
             parse: |p| steermd::io::read_xtc(p).map(|_| ()).or_else(err),
         },
         Target {
+            name: "amber_netcdf",
+            seeds: vec![
+                binary_seed("traj_formats/villin5.nc", "input.nc", 1024),
+                binary_seed("traj_formats/villin.ncrst", "input.ncrst", 1024),
+            ],
+            parse: |p| steermd::io::read_netcdf(p).map(|_| ()).or_else(err),
+        },
+        Target {
             name: "npy",
             seeds: vec![
                 npy_seed("pbc_boxes.npy"),
