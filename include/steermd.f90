@@ -39,6 +39,11 @@ module steermd
   !> Implicit solvent, steermd_implicit_solvent (steermd_prmtop_options%implicit_solvent).
   integer(c_int), parameter :: STEERMD_IMPLICIT_SOLVENT_NONE = 0
   integer(c_int), parameter :: STEERMD_IMPLICIT_SOLVENT_OBC2 = 1
+  !> steermd_seed_stream: the random streams of a drive campaign (steermd_drive_seed).
+  integer(c_int), parameter :: STEERMD_SEED_NOISE = 1
+  integer(c_int), parameter :: STEERMD_SEED_VELOCITIES = 2
+  integer(c_int), parameter :: STEERMD_SEED_VELOCITY_COIN = 3
+  integer(c_int), parameter :: STEERMD_SEED_STATES = 4
 
   !> How a simulation integrates: fill with
   !> steermd_integrator_options_default(opts, c_sizeof(opts)).
@@ -72,6 +77,22 @@ module steermd
     integer(c_int64_t) :: source_simulation  ! simulation that produced the frame
     integer(c_int64_t) :: source_step        ! its MD step, -1 from the start
     real(c_double) :: rmsd                   ! RMSD to the reference, nm
+  end type
+
+  !> A steering handle with type-bound procedures; every function returns
+  !> a status (STEERMD_OK or an error, message in steermd_error_message()).
+  !> Positions nm, velocities nm/ps. Free it before MPI_Finalize.
+  type :: steermd_steering_t
+    type(c_ptr) :: handle = c_null_ptr
+  contains
+    procedure :: create => steering_create
+    procedure :: create_mpi => steering_create_mpi
+    procedure :: add_frame => steering_add_frame
+    procedure :: mark_failed => steering_mark_failed
+    procedure :: iterate => steering_iterate
+    procedure :: restart => steering_restart
+    procedure :: local_simulations => steering_local_simulations
+    procedure :: free => steering_free
   end type
 
   interface
@@ -108,6 +129,14 @@ module steermd
       import :: c_int32_t
       integer(c_int32_t), intent(out) :: major, minor, patch
     end subroutine
+
+    ! The seed steermd drive uses for a stream at (iteration, simulation).
+    function steermd_drive_seed(seed, stream, iteration, simulation) bind(C, name="steermd_drive_seed")
+      import :: c_int64_t, c_int32_t
+      integer(c_int64_t), value :: seed, iteration, simulation
+      integer(c_int32_t), value :: stream
+      integer(c_int64_t) :: steermd_drive_seed
+    end function
 
     ! Warnings (accepted but suspect input) raised on this thread.
     function steermd_warning_count() bind(C, name="steermd_warning_count")
@@ -554,4 +583,97 @@ contains
     character(len=:), allocatable :: s
     s = from_c_string(steermd_version())
   end function
+
+  !> Create in one process owning all n_simulations (config: TOML path or text).
+  integer(c_int) function steering_create(self, config, n_simulations) result(status)
+    class(steermd_steering_t), intent(inout) :: self
+    character(len=*), intent(in) :: config
+    integer(c_int64_t), intent(in) :: n_simulations
+    status = steermd_steering_create(c_string(config), n_simulations, self%handle)
+  end function
+
+  !> Create collectively on communicator comm (the integer handle of `use mpi`,
+  !> or comm%MPI_VAL of mpi_f08); this rank owns n_local simulations.
+  integer(c_int) function steering_create_mpi(self, config, comm, n_local) result(status)
+    class(steermd_steering_t), intent(inout) :: self
+    character(len=*), intent(in) :: config
+    integer, intent(in) :: comm
+    integer(c_int64_t), intent(in) :: n_local
+    status = steermd_steering_create_mpi(c_string(config), int(comm, c_int32_t), n_local, self%handle)
+  end function
+
+  !> Hand over a frame of local simulation sim after MD step step: positions
+  !> (3, n_atoms) nm, optional velocities (3, n_atoms) nm/ps and box (3, 3) nm.
+  integer(c_int) function steering_add_frame(self, sim, step, positions, velocities, box) result(status)
+    class(steermd_steering_t), intent(inout) :: self
+    integer(c_int64_t), intent(in) :: sim, step
+    real(c_double), intent(in), target, contiguous :: positions(:, :)
+    real(c_double), intent(in), target, contiguous, optional :: velocities(:, :), box(:, :)
+    type(c_ptr) :: v, b
+    v = c_null_ptr
+    b = c_null_ptr
+    if (present(velocities)) then
+      if (size(velocities) /= size(positions)) then
+        status = STEERMD_ERR_SHAPE
+        return
+      end if
+      v = c_loc(velocities)
+    end if
+    if (present(box)) then
+      if (size(box) /= 9) then
+        status = STEERMD_ERR_SHAPE
+        return
+      end if
+      b = c_loc(box)
+    end if
+    status = steermd_steering_add_frame(self%handle, sim, step, positions, &
+                                        int(size(positions) / 3, c_size_t), v, b)
+  end function
+
+  !> Record that local simulation sim blew up this iteration.
+  integer(c_int) function steering_mark_failed(self, sim, message) result(status)
+    class(steermd_steering_t), intent(inout) :: self
+    integer(c_int64_t), intent(in) :: sim
+    character(len=*), intent(in) :: message
+    character(kind=c_char, len=:), allocatable, target :: text
+    text = c_string(message)
+    status = steermd_steering_mark_failed(self%handle, sim, c_loc(text))
+  end function
+
+  !> One iteration, collectively: analysis, agent step, restart plan.
+  integer(c_int) function steering_iterate(self, n_restarts) result(status)
+    class(steermd_steering_t), intent(inout) :: self
+    integer(c_int64_t), intent(out) :: n_restarts
+    status = steermd_steering_iterate(self%handle, n_restarts)
+  end function
+
+  !> Where local simulation sim restarts from: info, and when it restarts from
+  !> a frame its positions (3, n_atoms) nm and, if info%copy_velocities, its
+  !> velocities (3, n_atoms) nm/ps.
+  integer(c_int) function steering_restart(self, sim, info, positions, velocities) result(status)
+    class(steermd_steering_t), intent(in) :: self
+    integer(c_int64_t), intent(in) :: sim
+    type(steermd_restart_info), intent(out) :: info
+    real(c_double), intent(inout), target, contiguous :: positions(:, :), velocities(:, :)
+    if (size(velocities) /= size(positions)) then
+      status = STEERMD_ERR_SHAPE
+      return
+    end if
+    status = steermd_steering_restart(self%handle, sim, info, positions, c_loc(velocities), &
+                                      int(size(positions), c_size_t), c_null_ptr)
+  end function
+
+  !> The simulations this rank owns: first .. first + count - 1.
+  integer(c_int) function steering_local_simulations(self, first, count) result(status)
+    class(steermd_steering_t), intent(in) :: self
+    integer(c_int64_t), intent(out) :: first, count
+    status = steermd_steering_local_simulations(self%handle, first, count)
+  end function
+
+  !> Release the handle (before MPI_Finalize); safe to call twice.
+  subroutine steering_free(self)
+    class(steermd_steering_t), intent(inout) :: self
+    call steermd_steering_free(self%handle)
+    self%handle = c_null_ptr
+  end subroutine
 end module steermd

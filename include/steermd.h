@@ -132,6 +132,30 @@ typedef enum steermd_implicit_solvent {
 } steermd_implicit_solvent;
 
 /*
+ The random streams of a campaign (`steermd_drive_seed`).
+ */
+typedef enum steermd_seed_stream {
+  /*
+   Langevin noise of simulation `s` (`steermd_integrator_options.seed`;
+   drive uses iteration 0 for the whole campaign).
+   */
+  STEERMD_SEED_NOISE = 1,
+  /*
+   Maxwell–Boltzmann velocities: iteration 0 at the start, iteration
+   `i + 1` for a restart after iteration `i` that draws new ones.
+   */
+  STEERMD_SEED_VELOCITIES = 2,
+  /*
+   The copy-or-redraw velocity coin of a restart (drawn by the steering).
+   */
+  STEERMD_SEED_VELOCITY_COIN = 3,
+  /*
+   k-means initialisation of the state count.
+   */
+  STEERMD_SEED_STATES = 4,
+} steermd_seed_stream;
+
+/*
  A loaded encoder (weights + configuration).
  */
 typedef struct steermd_encoder steermd_encoder;
@@ -533,6 +557,14 @@ enum steermd_status steermd_integrator_options_default(struct steermd_integrator
  */
 enum steermd_status steermd_prmtop_options_default(struct steermd_prmtop_options *out,
                                                    size_t struct_size);
+
+/*
+ The seed `steermd drive` uses for `stream` at (`iteration`,
+ `simulation`) under campaign seed `seed` (`[md] seed`); it depends on
+ nothing else, so it is the same on every rank. An unknown `stream`
+ value (not one of `steermd_seed_stream`) gives 0.
+ */
+uint64_t steermd_drive_seed(uint64_t seed, int32_t stream, uint64_t iteration, uint64_t simulation);
 
 /*
  Create a simulation from an OpenMM System XML and a PDB (positions, box).

@@ -1,7 +1,7 @@
 /* steermd C++17 wrappers: header-only, over the C ABI of steermd.h.
  * Units: nm, ps, kJ/mol, amu, K, elementary charge.
  *
- * Each handle (topology, trajectory, encoder, simulation) is owned by one
+ * Each handle (topology, trajectory, encoder, simulation, steering) is owned by one
  * move-only object that frees it on destruction. A failing call throws
  * steermd::error, which carries the status code and the library's message
  * (steermd_last_error_message()). Functions that fill caller buffers take and
@@ -272,6 +272,13 @@ public:
         return e;
     }
     void step(std::uint64_t n_steps) { check(steermd_simulation_step(h_.get(), n_steps)); }
+    /* Steps taken so far. */
+    std::uint64_t step_count() const {
+        std::uint64_t step = 0;
+        double time_ps = 0.0;
+        check(steermd_simulation_progress(h_.get(), &step, &time_ps));
+        return step;
+    }
     void add_dcd_reporter(const std::string &path, std::uint64_t interval) {
         check(steermd_simulation_add_dcd_reporter(h_.get(), path.c_str(), interval));
     }
@@ -289,6 +296,98 @@ private:
     explicit simulation(steermd_simulation *raw) : h_(raw) {}
     detail::handle<steermd_simulation, steermd_simulation_free> h_;
 };
+
+/* Where a local simulation restarts from after an iteration. */
+struct restart_point {
+    steermd_restart_info info{};
+    /* nm, 3 * atoms values, when it restarts from a frame (not from_start). */
+    std::vector<double> positions;
+    /* nm/ps, when info.copy_velocities; else draw new ones at the bath temperature. */
+    std::vector<double> velocities;
+    /* nm, 9 values (row-major box vectors), when info.has_box. */
+    std::vector<double> box;
+};
+
+/* The steering loop of steermd_steering_* for a code that runs its own
+ * dynamics: hand over frames, iterate on every rank together, restart.
+ * Destroy (or reset) before MPI_Finalize: it owns a duplicated communicator. */
+class steering {
+public:
+    /* One process owning all `n_simulations`; `config` is a campaign TOML
+     * path or text ([analysis], [agent], md.seed). */
+    static steering single_process(const std::string &config, std::int64_t n_simulations) {
+        steermd_steering *raw = nullptr;
+        check(steermd_steering_create(config.c_str(), n_simulations, &raw));
+        return steering(raw);
+    }
+    /* Collectively on every rank of the communicator whose Fortran handle is
+     * `fortran_comm` (MPI_Comm_c2f(comm)); this rank owns `n_local`. */
+    static steering collective(const std::string &config, std::int32_t fortran_comm,
+                               std::int64_t n_local) {
+        steermd_steering *raw = nullptr;
+        check(steermd_steering_create_mpi(config.c_str(), fortran_comm, n_local, &raw));
+        return steering(raw);
+    }
+    /* The simulations this rank owns: ids first .. first + count - 1. */
+    std::pair<std::int64_t, std::int64_t> local_simulations() const {
+        std::int64_t first = 0, count = 0;
+        check(steermd_steering_local_simulations(h_.get(), &first, &count));
+        return {first, count};
+    }
+    /* A frame of local simulation `sim` after MD step `step`: positions nm
+     * (3 * atoms), velocities nm/ps and box nm (9 values), each optional
+     * (empty). */
+    void add_frame(std::int64_t sim, std::int64_t step, const std::vector<double> &positions,
+                   const std::vector<double> &velocities = {},
+                   const std::vector<double> &box = {}) {
+        if (positions.size() % 3 != 0 ||
+            (!velocities.empty() && velocities.size() != positions.size()) ||
+            (!box.empty() && box.size() != 9)) {
+            throw error(STEERMD_ERR_SHAPE,
+                        "steering::add_frame: positions must hold 3 * atoms values, velocities "
+                        "as many or none, box 9 or none");
+        }
+        check(steermd_steering_add_frame(h_.get(), sim, step, positions.data(),
+                                         positions.size() / 3,
+                                         velocities.empty() ? nullptr : velocities.data(),
+                                         box.empty() ? nullptr : box.data()));
+    }
+    /* Local simulation `sim` blew up this iteration. */
+    void mark_failed(std::int64_t sim, const std::string &message) {
+        check(steermd_steering_mark_failed(h_.get(), sim, message.c_str()));
+    }
+    /* One iteration, collectively; how many simulations of the ensemble restart. */
+    std::int64_t iterate() {
+        std::int64_t n = 0;
+        check(steermd_steering_iterate(h_.get(), &n));
+        return n;
+    }
+    /* Where local simulation `sim` (of `n_atoms` atoms) restarts from. */
+    restart_point restart(std::int64_t sim, std::size_t n_atoms) const {
+        restart_point r;
+        std::vector<double> x(3 * n_atoms), v(3 * n_atoms), box(9);
+        check(steermd_steering_restart(h_.get(), sim, &r.info, x.data(), v.data(), x.size(),
+                                       box.data()));
+        if (r.info.restarted && !r.info.from_start) r.positions = std::move(x);
+        if (r.info.restarted && r.info.copy_velocities) r.velocities = std::move(v);
+        if (r.info.restarted && r.info.has_box) r.box = std::move(box);
+        return r;
+    }
+    steermd_steering *get() const noexcept { return h_.get(); }
+    /* Free the handle now (before MPI_Finalize); false afterwards. */
+    void reset() noexcept { h_.reset(); }
+    explicit operator bool() const noexcept { return bool(h_); }
+
+private:
+    explicit steering(steermd_steering *raw) : h_(raw) {}
+    detail::handle<steermd_steering, steermd_steering_free> h_;
+};
+
+/* The seed steermd drive uses for `stream` at (`iteration`, `simulation`). */
+inline std::uint64_t drive_seed(std::uint64_t seed, steermd_seed_stream stream,
+                                std::uint64_t iteration, std::uint64_t simulation) {
+    return steermd_drive_seed(seed, static_cast<std::int32_t>(stream), iteration, simulation);
+}
 
 /* Contact maps (0/1, [frame][i][j]) of `n_frames` frames of `n_atoms` atoms
  * (`xyz`, nm), contact when the distance is below `cutoff` (nm). */
