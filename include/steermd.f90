@@ -92,6 +92,7 @@ module steermd
     procedure :: iterate => steering_iterate
     procedure :: restart => steering_restart
     procedure :: local_simulations => steering_local_simulations
+    procedure :: outliers => steering_outliers
     procedure :: free => steering_free
   end type
 
@@ -499,6 +500,28 @@ module steermd
       integer(c_int) :: steermd_steering_add_frame
     end function
 
+    function steermd_steering_add_frame_f32(steering, sim, step, positions, n_atoms, velocities, &
+        box_vectors) bind(C, name="steermd_steering_add_frame_f32")
+      import :: c_ptr, c_int, c_int64_t, c_size_t, c_float
+      type(c_ptr), value :: steering
+      integer(c_int64_t), value :: sim, step
+      real(c_float), dimension(*), intent(in) :: positions
+      integer(c_size_t), value :: n_atoms
+      type(c_ptr), value :: velocities, box_vectors
+      integer(c_int) :: steermd_steering_add_frame_f32
+    end function
+
+    !> The last iteration's outliers: ids, LOF scores (NaN for DBSCAN), RMSD nm;
+    !> arrays c_null_ptr to skip, len 0 to ask for n_outliers only.
+    function steermd_steering_outliers(steering, frame_ids, scores, rmsd_nm, len, n_outliers) &
+        bind(C, name="steermd_steering_outliers")
+      import :: c_ptr, c_int, c_size_t
+      type(c_ptr), value :: steering, frame_ids, scores, rmsd_nm
+      integer(c_size_t), value :: len
+      integer(c_size_t), intent(out) :: n_outliers
+      integer(c_int) :: steermd_steering_outliers
+    end function
+
     function steermd_steering_mark_failed(steering, sim, message) &
         bind(C, name="steermd_steering_mark_failed")
       import :: c_ptr, c_int, c_int64_t
@@ -668,6 +691,22 @@ contains
     class(steermd_steering_t), intent(in) :: self
     integer(c_int64_t), intent(out) :: first, count
     status = steermd_steering_local_simulations(self%handle, first, count)
+  end function
+
+  !> The last iteration's outliers in restart-preference order: frame ids, LOF
+  !> scores (NaN for DBSCAN) and RMSDs to the reference (nm), allocated here.
+  integer(c_int) function steering_outliers(self, frame_ids, scores, rmsd_nm) result(status)
+    class(steermd_steering_t), intent(in) :: self
+    integer(c_int64_t), allocatable, target, intent(out) :: frame_ids(:)
+    real(c_double), allocatable, target, intent(out) :: scores(:), rmsd_nm(:)
+    integer(c_size_t) :: n
+    status = steermd_steering_outliers(self%handle, c_null_ptr, c_null_ptr, c_null_ptr, 0_c_size_t, n)
+    if (status /= STEERMD_OK) return
+    allocate(frame_ids(max(n, 1_c_size_t)), scores(max(n, 1_c_size_t)), rmsd_nm(max(n, 1_c_size_t)))
+    status = steermd_steering_outliers(self%handle, c_loc(frame_ids), c_loc(scores), c_loc(rmsd_nm), n, n)
+    frame_ids = frame_ids(1:n)
+    scores = scores(1:n)
+    rmsd_nm = rmsd_nm(1:n)
   end function
 
   !> Release the handle (before MPI_Finalize); safe to call twice.

@@ -841,6 +841,22 @@ enum steermd_status steermd_steering_add_frame(struct steermd_steering *steering
                                                const double *box_vectors);
 
 /*
+ `steermd_steering_add_frame` for single-precision arrays (nm, nm/ps,
+ nm), as codes that keep f32 coordinates (and DCD/XTC frames) hold them;
+ the values are widened to f64 exactly.
+
+ # Safety
+ As `steermd_steering_add_frame`.
+ */
+enum steermd_status steermd_steering_add_frame_f32(struct steermd_steering *steering,
+                                                   int64_t sim,
+                                                   int64_t step,
+                                                   const float *positions,
+                                                   size_t n_atoms,
+                                                   const float *velocities,
+                                                   const float *box_vectors);
+
+/*
  Record that local simulation `sim` blew up this iteration: it restarts
  from its latest frame in the window (or its start); `message` (may be
  NULL) is reported among the iteration's failures. Local.
@@ -904,6 +920,26 @@ enum steermd_status steermd_steering_local_simulations(const struct steermd_stee
  `steering` must not be in use by another thread.
  */
 void steermd_steering_free(struct steermd_steering *steering);
+
+/*
+ The outliers of the last iteration's agent step, in restart-preference
+ order: `*n_outliers` receives their number; when `len` ≥ that number,
+ their frame ids go to `frame_ids`, their LOF scores (scikit-learn's
+ `negative_outlier_factor_`, lower is more outlying; NaN when DBSCAN
+ chose them) to `scores` and their RMSDs to the reference (nm) to
+ `rmsd_nm`. Each array may be NULL to skip it; call with `len` 0 to ask
+ for the count. The same on every rank. Local (no communication).
+
+ # Safety
+ `steering`: a live handle; `n_outliers`: valid; each array NULL or
+ valid for `len` values.
+ */
+enum steermd_status steermd_steering_outliers(const struct steermd_steering *steering,
+                                              int64_t *frame_ids,
+                                              double *scores,
+                                              double *rmsd_nm,
+                                              size_t len,
+                                              size_t *n_outliers);
 
 /*
  Number of warnings raised by steermd calls on this thread since the last

@@ -340,17 +340,34 @@ public:
     void add_frame(std::int64_t sim, std::int64_t step, const std::vector<double> &positions,
                    const std::vector<double> &velocities = {},
                    const std::vector<double> &box = {}) {
-        if (positions.size() % 3 != 0 ||
-            (!velocities.empty() && velocities.size() != positions.size()) ||
-            (!box.empty() && box.size() != 9)) {
-            throw error(STEERMD_ERR_SHAPE,
-                        "steering::add_frame: positions must hold 3 * atoms values, velocities "
-                        "as many or none, box 9 or none");
-        }
+        check_frame(positions.size(), velocities.size(), box.size());
         check(steermd_steering_add_frame(h_.get(), sim, step, positions.data(),
                                          positions.size() / 3,
                                          velocities.empty() ? nullptr : velocities.data(),
                                          box.empty() ? nullptr : box.data()));
+    }
+    /* add_frame for single-precision arrays (nm, nm/ps, nm), widened exactly. */
+    void add_frame(std::int64_t sim, std::int64_t step, const std::vector<float> &positions,
+                   const std::vector<float> &velocities = {}, const std::vector<float> &box = {}) {
+        check_frame(positions.size(), velocities.size(), box.size());
+        check(steermd_steering_add_frame_f32(h_.get(), sim, step, positions.data(),
+                                             positions.size() / 3,
+                                             velocities.empty() ? nullptr : velocities.data(),
+                                             box.empty() ? nullptr : box.data()));
+    }
+    /* The last iteration's outliers in restart-preference order. */
+    struct outlier_set {
+        std::vector<std::int64_t> frame_ids;
+        std::vector<double> scores;   /* LOF negative_outlier_factor_; NaN for DBSCAN */
+        std::vector<double> rmsd_nm;  /* RMSD to the reference, nm */
+    };
+    outlier_set outliers() const {
+        std::size_t n = 0;
+        check(steermd_steering_outliers(h_.get(), nullptr, nullptr, nullptr, 0, &n));
+        outlier_set o{std::vector<std::int64_t>(n), std::vector<double>(n), std::vector<double>(n)};
+        check(steermd_steering_outliers(h_.get(), o.frame_ids.data(), o.scores.data(),
+                                        o.rmsd_nm.data(), n, &n));
+        return o;
     }
     /* Local simulation `sim` blew up this iteration. */
     void mark_failed(std::int64_t sim, const std::string &message) {
@@ -380,6 +397,14 @@ public:
 
 private:
     explicit steering(steermd_steering *raw) : h_(raw) {}
+    static void check_frame(std::size_t positions, std::size_t velocities, std::size_t box) {
+        if (positions % 3 != 0 || (velocities != 0 && velocities != positions) ||
+            (box != 0 && box != 9)) {
+            throw error(STEERMD_ERR_SHAPE,
+                        "steering::add_frame: positions must hold 3 * atoms values, velocities "
+                        "as many or none, box 9 or none");
+        }
+    }
     detail::handle<steermd_steering, steermd_steering_free> h_;
 };
 

@@ -324,6 +324,26 @@ impl Fx {
     }
 }
 
+impl Fx {
+    /// [`Fx::steer_add`] through `steermd_steering_add_frame_f32`.
+    fn steer_add_f32(&mut self, velocities: *const f32, box_vectors: *const f32) -> steermd_status {
+        let p: Vec<f32> = villin_frame(3).iter().map(|&x| x as f32).collect();
+        self.steer_step += 1;
+        // SAFETY: live handle, buffer of the length passed.
+        unsafe {
+            steermd_steering_add_frame_f32(
+                self.steer,
+                0,
+                self.steer_step,
+                p.as_ptr(),
+                self.steer_atoms,
+                velocities,
+                box_vectors,
+            )
+        }
+    }
+}
+
 impl Drop for Fx {
     fn drop(&mut self) {
         if !std::thread::panicking() && !self.top.is_null() {
@@ -554,6 +574,11 @@ fn null_cases() -> Vec<NullCase> {
             nc("steermd_steering_restart", "positions", Refused, |fx| { let mut i = steermd_restart_info::default(); let mut c = vec![0.0; 3 * fx.steer_atoms]; steermd_steering_restart(fx.steer, 0, &mut i, ptr::null_mut(), c.as_mut_ptr(), c.len(), ptr::null_mut()) }),
             nc("steermd_steering_restart", "velocities", Refused, |fx| { let mut i = steermd_restart_info::default(); let mut b = vec![0.0; 3 * fx.steer_atoms]; steermd_steering_restart(fx.steer, 0, &mut i, b.as_mut_ptr(), ptr::null_mut(), b.len(), ptr::null_mut()) }),
             nc("steermd_steering_restart", "box_vectors", Accepted, |fx| { let mut i = steermd_restart_info::default(); let mut b = vec![0.0; 3 * fx.steer_atoms]; let mut c = b.clone(); steermd_steering_restart(fx.steer, 0, &mut i, b.as_mut_ptr(), c.as_mut_ptr(), b.len(), ptr::null_mut()) }),
+            nc("steermd_steering_outliers", "steering", Refused, |_| { let mut n = 0; steermd_steering_outliers(ptr::null(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), 0, &mut n) }),
+            nc("steermd_steering_outliers", "frame_ids", Accepted, |fx| { let mut n = 0; let mut a = vec![0.0; 64]; let mut b = a.clone(); steermd_steering_outliers(fx.steer, ptr::null_mut(), a.as_mut_ptr(), b.as_mut_ptr(), 64, &mut n) }),
+            nc("steermd_steering_outliers", "scores", Accepted, |fx| { let mut n = 0; let mut a = vec![0i64; 64]; let mut b = vec![0.0; 64]; steermd_steering_outliers(fx.steer, a.as_mut_ptr(), ptr::null_mut(), b.as_mut_ptr(), 64, &mut n) }),
+            nc("steermd_steering_outliers", "rmsd_nm", Accepted, |fx| { let mut n = 0; let mut a = vec![0i64; 64]; let mut b = vec![0.0; 64]; steermd_steering_outliers(fx.steer, a.as_mut_ptr(), b.as_mut_ptr(), ptr::null_mut(), 64, &mut n) }),
+            nc("steermd_steering_outliers", "n_outliers", Refused, |fx| steermd_steering_outliers(fx.steer, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), 0, ptr::null_mut())),
             nc("steermd_steering_create", "config", Refused, |_| { let mut h = ptr::null_mut(); steermd_steering_create(n(), 2, &mut h) }),
             nc("steermd_steering_create", "out", Refused, |_| { let c = cs(&steering_toml()); steermd_steering_create(c.as_ptr(), 2, ptr::null_mut()) }),
             nc("steermd_steering_create_mpi", "config", Refused, |_| { let mut h = ptr::null_mut(); steermd_steering_create_mpi(n(), 0, 2, &mut h) }),
@@ -566,6 +591,10 @@ fn null_cases() -> Vec<NullCase> {
             nc("steermd_steering_mark_failed", "message", Accepted, |fx| steermd_steering_mark_failed(fx.steer, 1, ptr::null())),
             nc("steermd_steering_iterate", "steering", Refused, |_| { let mut r = 0; steermd_steering_iterate(ptr::null_mut(), &mut r) }),
             nc("steermd_steering_iterate", "n_restarts", Accepted, |fx| steermd_steering_iterate(fx.steer, ptr::null_mut())),
+            nc("steermd_steering_add_frame_f32", "steering", Refused, |fx| { let p = vec![0.5f32; 3 * fx.steer_atoms]; steermd_steering_add_frame_f32(ptr::null_mut(), 0, 1, p.as_ptr(), fx.steer_atoms, ptr::null(), ptr::null()) }),
+            nc("steermd_steering_add_frame_f32", "positions", Refused, |fx| steermd_steering_add_frame_f32(fx.steer, 0, 1, ptr::null(), fx.steer_atoms, ptr::null(), ptr::null())),
+            nc("steermd_steering_add_frame_f32", "velocities", Accepted, |fx| fx.steer_add_f32(ptr::null(), ptr::null())),
+            nc("steermd_steering_add_frame_f32", "box_vectors", Accepted, |fx| { let v = vec![0.0f32; 3 * fx.steer_atoms]; fx.steer_add_f32(v.as_ptr(), ptr::null()) }),
             nc("steermd_steering_local_simulations", "steering", Refused, |_| { let (mut a, mut b) = (0, 0); steermd_steering_local_simulations(ptr::null(), &mut a, &mut b) }),
             nc("steermd_steering_local_simulations", "first", Refused, |fx| { let mut b = 0; steermd_steering_local_simulations(fx.steer, ptr::null_mut(), &mut b) }),
             nc("steermd_steering_local_simulations", "count", Refused, |fx| { let mut a = 0; steermd_steering_local_simulations(fx.steer, &mut a, ptr::null_mut()) }),
@@ -672,6 +701,11 @@ fn short_cases() -> Vec<ShortCase> {
                 let mut v = vec![SENTINEL_F64; 3 * fx.steer_atoms];
                 let r = short_out(3 * fx.steer_atoms, SENTINEL_F64, |x, len| steermd_steering_restart(fx.steer, 0, &mut i, x, v.as_mut_ptr(), len, ptr::null_mut()));
                 ShortRun { untouched: r.untouched && v.iter().all(|x| *x == SENTINEL_F64) && i.restarted == 0, ..r }
+            }),
+            sc("steermd_steering_outliers", "len", "frame_ids", |fx| {
+                let mut n = 0;
+                assert_eq!(steermd_steering_outliers(fx.steer, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), 0, &mut n), STEERMD_OK);
+                short_out(n, i64::MIN, |x, len| steermd_steering_outliers(fx.steer, x, ptr::null_mut(), ptr::null_mut(), len, &mut n))
             }),
             sc("steermd_simulation_set_positions", "len", "xyz", |fx| {
                 let before = fx.positions();
@@ -824,6 +858,8 @@ fn handle_cases() -> Vec<HandleCase> {
             hc("steermd_steering_mark_failed", "steering", Steering, |_, h| Some(steermd_steering_mark_failed(h as *mut _, 0, ptr::null()))),
             hc("steermd_steering_iterate", "steering", Steering, |_, h| Some(steermd_steering_iterate(h as *mut _, ptr::null_mut()))),
             hc("steermd_steering_restart", "steering", Steering, |fx, h| { let mut i = steermd_restart_info::default(); let mut b = vec![0.0; 3 * fx.steer_atoms]; let mut c = b.clone(); Some(steermd_steering_restart(h as *const _, 0, &mut i, b.as_mut_ptr(), c.as_mut_ptr(), b.len(), ptr::null_mut())) }),
+            hc("steermd_steering_add_frame_f32", "steering", Steering, |fx, h| { let p = vec![0.5f32; 3 * fx.steer_atoms]; Some(steermd_steering_add_frame_f32(h as *mut _, 0, 1, p.as_ptr(), fx.steer_atoms, ptr::null(), ptr::null())) }),
+            hc("steermd_steering_outliers", "steering", Steering, |_, h| { let mut n = 0; Some(steermd_steering_outliers(h as *const _, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), 0, &mut n)) }),
             hc("steermd_steering_local_simulations", "steering", Steering, |_, h| { let (mut a, mut b) = (0, 0); Some(steermd_steering_local_simulations(h as *const _, &mut a, &mut b)) }),
             hc("steermd_steering_free", "steering", Steering, |_, h| { steermd_steering_free(h as *mut _); None }),
         ]
@@ -1022,6 +1058,9 @@ const COVERAGE: &[(&str, Option<&str>)] = &[
     ("steermd_steering_iterate", None),
     ("steermd_steering_restart", None),
     ("steermd_steering_local_simulations", None),
+    ("steermd_steering_add_frame_f32", None),
+    ("steermd_steering_outliers", None),
+    ("steermd_drive_seed", Some("no pointer arguments; an unknown stream gives 0 (src/capi/seeds.rs tests)")),
     ("steermd_steering_free", None),
     ("steermd_version_numbers", None),
     ("steermd_last_error_message", Some("no arguments; read after every case here, per thread in threads_keep_their_own_errors")),

@@ -58,7 +58,7 @@ cargo test --release --test integrate_villin -- --include-ignored
 # tools/install.sh into a temporary prefix (release build), then the C, C++
 # and Fortran examples built against that install with pkg-config and with
 # CMake, shared and static, and run.
-tools/test_install.sh
+tools/test_install.sh --features mpi
 # The MPI communicator: lints with the feature, then the example that the
 # mpirun tests launch (2 and 3 ranks, abort and panic ending the job).
 cargo clippy --all-targets --features mpi -- -D warnings

@@ -76,4 +76,74 @@ for exe in "$bin"/*; do
         echo "FAIL $name: frames $got, expected $expected" >&2; status=1
     fi
 done
+
+# The steering examples: C, C++ and Fortran MPI programs that run their own
+# dynamics and steer them through the installed library, under mpirun with
+# 2 and 3 ranks (uneven shares), must make the restart choices `steermd
+# drive` makes on the same campaign (examples/steer/villin.toml). Needs an
+# install built with the `mpi` feature (tools/test.sh passes it).
+if [ -n "${STEERMD_SKIP_STEER_MPI:-}" ]; then
+    echo "skipped: steering MPI examples (STEERMD_SKIP_STEER_MPI)"
+    exit $status
+fi
+steer="$work/steer"
+mkdir -p "$steer"
+sed "s|\.\./\.\./|$root/|g" examples/steer/villin.toml >"$steer/villin.toml"
+# shellcheck disable=SC2086 # flags are word lists
+(
+    cd "$steer"
+    mpicc -std=c11 -Wall -Werror "$root/examples/c/steer_mpi.c" $cflags $libs $rpath -o steer_c
+    mpicxx -std=c++17 -Wall -Wextra -Werror "$root/examples/cpp/steer_mpi.cpp" $cflags $libs $rpath -o steer_cpp
+    mkdir -p mod
+    mpifort -Wall -Jmod "$fmod" "$root/examples/fortran/steer_mpi.f90" $libs $rpath -o steer_f90
+)
+# The reference: `steermd drive` (one process) on the same campaign.
+cargo build --release --bin steermd
+(cd "$steer" && "$root/target/release/steermd" drive --config villin.toml >drive.log)
+expected=$(python3 - "$steer/steermd-steer" <<'PY'
+import json, pathlib, sys
+for p in sorted(pathlib.Path(sys.argv[1]).glob("iter_*/restarts.json")):
+    r = json.loads(p.read_text())
+    for x in r["restarts"]:
+        print("restart", r["iteration"], x["simulation"], x["frame_id"],
+              x["source_simulation"], int(x["copied_velocities"]))
+PY
+)
+expected_outliers=$(python3 - "$steer/steermd-steer" <<'PY'
+import json, pathlib, sys
+for p in sorted(pathlib.Path(sys.argv[1]).glob("iter_*/restarts.json")):
+    r = json.loads(p.read_text())
+    print("outliers", r["iteration"], *r["outliers"])
+PY
+)
+[ "$(wc -l <<<"$expected")" -ge 3 ] || { echo "drive restarted too little: $expected" >&2; exit 1; }
+# Open MPI in containers and on small machines: as tests/common/mpirun.rs.
+mpi_flags=()
+if mpirun --version 2>&1 | grep -q "Open MPI\|OpenRTE"; then
+    mpi_flags=(--allow-run-as-root --oversubscribe --bind-to none)
+    export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_btl_sm_single_copy_mechanism=none
+fi
+for exe in steer_c steer_cpp steer_f90; do
+    for n in 2 3; do
+        if ! out=$(cd "$steer" && env -u LD_LIBRARY_PATH timeout 600 mpirun "${mpi_flags[@]}" -n $n \
+            "./$exe" villin.toml "$root/tests/data/ff/ildn_obc_cutoff/system.xml" \
+            "$root/tests/data/ff/ildn_obc_cutoff/input.pdb"); then
+            echo "FAIL $exe on $n ranks: it failed" >&2; status=1; continue
+        fi
+        got=$(grep '^restart ' <<<"$out" | sort -k2,2n -k3,3n)
+        # The C example also prints the outliers it was told (rank 0).
+        if [ "$exe" = steer_c ] && [ "$(grep '^outliers ' <<<"$out")" != "$expected_outliers" ]; then
+            echo "FAIL $exe on $n ranks: outliers differ from steermd drive's" >&2
+            diff <(echo "$expected_outliers") <(grep '^outliers ' <<<"$out") >&2 || true
+            status=1
+        fi
+        if [ "$got" = "$(sort -k2,2n -k3,3n <<<"$expected")" ]; then
+            echo "ok   $exe on $n ranks: $(wc -l <<<"$got") restarts equal steermd drive's"
+        else
+            echo "FAIL $exe on $n ranks: restarts differ from steermd drive's" >&2
+            diff <(sort -k2,2n -k3,3n <<<"$expected") <(echo "$got") >&2 || true
+            status=1
+        fi
+    done
+done
 exit $status

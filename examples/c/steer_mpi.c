@@ -15,7 +15,8 @@
  * Build:  mpicc steer_mpi.c $(pkg-config --cflags --libs steermd) -o steer_mpi
  * Run:    mpirun -n 2 ./steer_mpi examples/steer/villin.toml \
  *             tests/data/ff/ildn_obc_cutoff/system.xml tests/data/ff/ildn_obc_cutoff/input.pdb
- * Prints one line per restart: restart ITERATION SIM FRAME_ID SOURCE_SIM COPY_VELOCITIES.
+ * Prints one line per restart: restart ITERATION SIM FRAME_ID SOURCE_SIM COPY_VELOCITIES,
+ * and per iteration the outliers chosen: outliers ITERATION FRAME_ID...
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -102,6 +103,25 @@ static void restart(const steermd_steering *steering, member *m, int it, double 
            (long long)info.source_simulation, info.copy_velocities);
 }
 
+/* The iteration's outliers (the same on every rank): ids, LOF scores, RMSDs. */
+static void print_outliers(const steermd_steering *steering, int it) {
+    size_t n = 0;
+    CHECK(steermd_steering_outliers(steering, NULL, NULL, NULL, 0, &n));
+    int64_t *ids = malloc((n + 1) * sizeof *ids);
+    double *scores = malloc((n + 1) * sizeof *scores);
+    double *rmsd = malloc((n + 1) * sizeof *rmsd);
+    CHECK(steermd_steering_outliers(steering, ids, scores, rmsd, n, &n));
+    printf("outliers %d", it);
+    for (size_t i = 0; i < n; ++i) printf(" %lld", (long long)ids[i]);
+    printf("\n");
+    for (size_t i = 0; i < n; ++i)
+        printf("outlier %d frame %lld score %.6f rmsd %.4f nm\n", it, (long long)ids[i], scores[i],
+               rmsd[i]);
+    free(ids);
+    free(scores);
+    free(rmsd);
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     if (argc != 4) {
@@ -129,7 +149,10 @@ int main(int argc, char **argv) {
         for (int64_t i = 0; i < count; ++i) run_md(steering, &members[i], x, v, n);
         int64_t n_restarts = 0;
         CHECK(steermd_steering_iterate(steering, &n_restarts));
-        if (rank == 0) printf("iteration %d restarts %lld\n", it, (long long)n_restarts);
+        if (rank == 0) {
+            printf("iteration %d restarts %lld\n", it, (long long)n_restarts);
+            print_outliers(steering, it);
+        }
         for (int64_t i = 0; i < count; ++i) restart(steering, &members[i], it, x, v, n);
         fflush(stdout);
     }

@@ -12,6 +12,9 @@
  * Run:    mpirun -n 2 ./steer_mpi_cpp CONFIG.toml SYSTEM.xml INPUT.pdb
  * Prints one line per restart: restart ITERATION SIM FRAME_ID SOURCE_SIM COPY_VELOCITIES.
  */
+// The C API of MPI only: MPI's deprecated C++ bindings do not compile warning-free.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <cstdio>

@@ -32,6 +32,7 @@ mod seeds;
 mod simulation;
 mod status;
 mod steering;
+mod steering_results;
 mod warnings;
 
 pub use encoder::*;
@@ -42,6 +43,7 @@ pub use seeds::*;
 pub use simulation::*;
 pub use status::*;
 pub use steering::*;
+pub use steering_results::*;
 pub use warnings::*;
 
 #[cfg(test)]

@@ -11,11 +11,12 @@
 //! `steermd drive` for the same frames, whatever the number of ranks.
 
 use std::ffi::c_char;
+use std::ptr;
 
 use super::handles::{get, get_mut, register, release, Handle};
 use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status, CError};
 use crate::backend::Device;
-use crate::drive::steering::{CommRef, Steering, SteeringConfig};
+use crate::drive::steering::{CommRef, Steering, SteeringConfig, SteeringIteration};
 use crate::drive::SingleProcess;
 
 type V3 = [f64; 3];
@@ -52,6 +53,43 @@ pub struct steermd_restart_info {
     pub source_step: i64,
     /// RMSD of the frame to the reference, nm (NaN from the start).
     pub rmsd: f64,
+}
+
+/// Whether a steering call involves every rank. Its failures say so (as
+/// LAMMPS's `lammps_get_last_error_message` tells collective from local
+/// errors): a collective call fails on every rank together, a local one
+/// only on the rank that made it.
+#[derive(Clone, Copy)]
+pub(super) enum Scope {
+    Collective,
+    Local,
+}
+
+/// `body`, with its error message prefixed by the call, its scope and, when
+/// `steering` is a live handle, this rank.
+pub(super) fn scoped(
+    call: &str,
+    scope: Scope,
+    steering: *const steermd_steering,
+    body: impl FnOnce() -> Result<(), CError>,
+) -> Result<(), CError> {
+    body().map_err(|CError(status, message)| {
+        // SAFETY: `get` checks the pointer in the handle registry before
+        // reading it; NULL or a dead handle just gives no rank.
+        let comm = unsafe { get(steering, "steering") }
+            .ok()
+            .map(|s| s.steering.comm());
+        let at = comm.map_or(String::new(), |c| {
+            format!(" on rank {} of {}", c.rank(), c.size())
+        });
+        let message = match scope {
+            Scope::Collective => {
+                format!("collective call {call}{at} failed on every rank: {message}")
+            }
+            Scope::Local => format!("local call {call}{at} failed on this rank only: {message}"),
+        };
+        CError(status, message)
+    })
 }
 
 fn create(
@@ -92,12 +130,14 @@ pub unsafe extern "C" fn steermd_steering_create(
     out: *mut *mut steermd_steering,
 ) -> steermd_status {
     guard(|| {
-        create(
-            config,
-            CommRef::Borrowed(&SingleProcess),
-            n_simulations,
-            out,
-        )
+        scoped("steermd_steering_create", Scope::Local, ptr::null(), || {
+            create(
+                config,
+                CommRef::Borrowed(&SingleProcess),
+                n_simulations,
+                out,
+            )
+        })
     })
 }
 
@@ -121,14 +161,21 @@ pub unsafe extern "C" fn steermd_steering_create_mpi(
     out: *mut *mut steermd_steering,
 ) -> steermd_status {
     guard(|| {
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        // SAFETY: caller contract above.
-        unsafe { c_str(config, "config") }?;
-        // SAFETY: caller contract above.
-        let comm = unsafe { mpi_comm::duplicate(fortran_comm) }?;
-        create(config, CommRef::Owned(comm), n_local, out)
+        scoped(
+            "steermd_steering_create_mpi",
+            Scope::Collective,
+            ptr::null(),
+            || {
+                if out.is_null() {
+                    return Err(null("out"));
+                }
+                // SAFETY: caller contract above.
+                unsafe { c_str(config, "config") }?;
+                // SAFETY: caller contract above.
+                let comm = unsafe { mpi_comm::duplicate(fortran_comm) }?;
+                create(config, CommRef::Owned(comm), n_local, out)
+            },
+        )
     })
 }
 
@@ -191,8 +238,51 @@ mod mpi_comm {
     }
 }
 
-fn v3s(values: &[f64]) -> Vec<V3> {
-    values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
+fn v3s<T: Copy + Into<f64>>(values: &[T]) -> Vec<V3> {
+    values
+        .chunks_exact(3)
+        .map(|c| [c[0].into(), c[1].into(), c[2].into()])
+        .collect()
+}
+
+/// The body of both `add_frame` entry points, for f64 or f32 arrays.
+///
+/// # Safety
+/// As `steermd_steering_add_frame`.
+unsafe fn add_frame<T: Copy + Into<f64>>(
+    steering: *mut steermd_steering,
+    (sim, step): (i64, i64),
+    positions: *const T,
+    n_atoms: usize,
+    velocities: *const T,
+    box_vectors: *const T,
+) -> Result<(), CError> {
+    // SAFETY: caller contract above.
+    let s = unsafe { get_mut(steering, "steering") }?;
+    let len = n_atoms.checked_mul(3).ok_or_else(|| {
+        CError(
+            steermd_status::STEERMD_ERR_SHAPE,
+            format!("n_atoms = {n_atoms} is too large"),
+        )
+    })?;
+    // SAFETY: caller contract above.
+    let p = v3s(unsafe { in_slice(positions, len, "positions") }?);
+    let v = match velocities.is_null() {
+        true => None,
+        // SAFETY: caller contract above.
+        false => Some(v3s(unsafe { in_slice(velocities, len, "velocities") }?)),
+    };
+    let b = match box_vectors.is_null() {
+        true => None,
+        // SAFETY: caller contract above.
+        false => {
+            let b = unsafe { in_slice(box_vectors, 9, "box_vectors") }?;
+            Some(std::array::from_fn(|k| b[k].into()))
+        }
+    };
+    let (sim, step) = (index(sim, "sim")?, index(step, "step")?);
+    s.steering.add_frame(sim, step as u64, p, b, v)?;
+    Ok(())
 }
 
 /// Hand over one frame of local simulation `sim` after MD step `step`:
@@ -212,33 +302,69 @@ pub unsafe extern "C" fn steermd_steering_add_frame(
     velocities: *const f64,
     box_vectors: *const f64,
 ) -> steermd_status {
+    // SAFETY: the caller contract is `add_frame`'s.
     guard(|| {
-        // SAFETY: caller contract above.
-        let s = unsafe { get_mut(steering, "steering") }?;
-        let len = n_atoms.checked_mul(3).ok_or_else(|| {
-            CError(
-                steermd_status::STEERMD_ERR_SHAPE,
-                format!("n_atoms = {n_atoms} is too large"),
-            )
-        })?;
-        // SAFETY: caller contract above.
-        let p = v3s(unsafe { in_slice(positions, len, "positions") }?);
-        let v = match velocities.is_null() {
-            true => None,
-            // SAFETY: caller contract above.
-            false => Some(v3s(unsafe { in_slice(velocities, len, "velocities") }?)),
-        };
-        let b = match box_vectors.is_null() {
-            true => None,
-            // SAFETY: caller contract above.
-            false => Some(
-                <[f64; 9]>::try_from(unsafe { in_slice(box_vectors, 9, "box_vectors") }?)
-                    .expect("9 values"),
-            ),
-        };
-        let (sim, step) = (index(sim, "sim")?, index(step, "step")?);
-        s.steering.add_frame(sim, step as u64, p, b, v)?;
-        Ok(())
+        scoped(
+            "steermd_steering_add_frame",
+            Scope::Local,
+            steering,
+            || unsafe {
+                add_frame(
+                    steering,
+                    (sim, step),
+                    positions,
+                    n_atoms,
+                    velocities,
+                    box_vectors,
+                )
+            },
+        )
+    })
+}
+
+/// `steermd_steering_add_frame` for single-precision arrays (nm, nm/ps,
+/// nm), as codes that keep f32 coordinates (and DCD/XTC frames) hold them;
+/// the values are widened to f64 exactly.
+///
+/// # Safety
+/// As `steermd_steering_add_frame`.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_steering_add_frame_f32(
+    steering: *mut steermd_steering,
+    sim: i64,
+    step: i64,
+    positions: *const f32,
+    n_atoms: usize,
+    velocities: *const f32,
+    box_vectors: *const f32,
+) -> steermd_status {
+    // SAFETY: the caller contract is `add_frame`'s.
+    guard(|| {
+        scoped(
+            "steermd_steering_add_frame_f32",
+            Scope::Local,
+            steering,
+            || unsafe {
+                add_frame(
+                    steering,
+                    (sim, step),
+                    positions,
+                    n_atoms,
+                    velocities,
+                    box_vectors,
+                )
+            },
+        )
+    })
+}
+
+/// The last iteration's results, or an error before the first iterate.
+pub(super) fn last_iteration(s: &steermd_steering) -> Result<&SteeringIteration, CError> {
+    s.steering.last().ok_or_else(|| {
+        CError(
+            steermd_status::STEERMD_ERR_INVALID_ARGUMENT,
+            "no iteration yet: call steermd_steering_iterate first".into(),
+        )
     })
 }
 
@@ -264,15 +390,22 @@ pub unsafe extern "C" fn steermd_steering_mark_failed(
     message: *const c_char,
 ) -> steermd_status {
     guard(|| {
-        // SAFETY: caller contract above.
-        let s = unsafe { get_mut(steering, "steering") }?;
-        let text = match message.is_null() {
-            true => "blew up",
-            // SAFETY: caller contract above.
-            false => unsafe { c_str(message, "message") }?,
-        };
-        s.steering.mark_failed(index(sim, "sim")?, text)?;
-        Ok(())
+        scoped(
+            "steermd_steering_mark_failed",
+            Scope::Local,
+            steering,
+            || {
+                // SAFETY: caller contract above.
+                let s = unsafe { get_mut(steering, "steering") }?;
+                let text = match message.is_null() {
+                    true => "blew up",
+                    // SAFETY: caller contract above.
+                    false => unsafe { c_str(message, "message") }?,
+                };
+                s.steering.mark_failed(index(sim, "sim")?, text)?;
+                Ok(())
+            },
+        )
     })
 }
 
@@ -290,14 +423,21 @@ pub unsafe extern "C" fn steermd_steering_iterate(
     n_restarts: *mut i64,
 ) -> steermd_status {
     guard(|| {
-        // SAFETY: caller contract above.
-        let s = unsafe { get_mut(steering, "steering") }?;
-        let r = s.steering.iterate()?;
-        if !n_restarts.is_null() {
-            // SAFETY: non-null and writable per the caller contract.
-            unsafe { *n_restarts = r.restarts.len() as i64 };
-        }
-        Ok(())
+        scoped(
+            "steermd_steering_iterate",
+            Scope::Collective,
+            steering,
+            || {
+                // SAFETY: caller contract above.
+                let s = unsafe { get_mut(steering, "steering") }?;
+                let r = s.steering.iterate()?;
+                if !n_restarts.is_null() {
+                    // SAFETY: non-null and writable per the caller contract.
+                    unsafe { *n_restarts = r.restarts.len() as i64 };
+                }
+                Ok(())
+            },
+        )
     })
 }
 
@@ -321,69 +461,66 @@ pub unsafe extern "C" fn steermd_steering_restart(
     box_vectors: *mut f64,
 ) -> steermd_status {
     guard(|| {
-        // SAFETY: caller contract above.
-        let s = unsafe { get(steering, "steering") }?;
-        if info.is_null() {
-            return Err(null("info"));
-        }
-        let sim = index(sim, "sim")?;
-        let mine = s.steering.local_simulations();
-        let Some(last) = s.steering.last() else {
-            return Err(CError(
-                steermd_status::STEERMD_ERR_INVALID_ARGUMENT,
-                "no iteration yet: call steermd_steering_iterate first".into(),
-            ));
-        };
-        if !mine.contains(&sim) {
-            return Err(CError(
-                steermd_status::STEERMD_ERR_INVALID_ARGUMENT,
-                format!("simulation {sim} is not owned by this rank (it owns {mine:?})"),
-            ));
-        }
-        let mut out = steermd_restart_info::default();
-        if let Some(from) = &last.local[sim - mine.start] {
-            out = steermd_restart_info {
-                restarted: 1,
-                from_start: i32::from(from.frame_id.is_none()),
-                copy_velocities: i32::from(from.copy_velocities),
-                has_box: i32::from(from.box_vectors.is_some()),
-                frame_id: from.frame_id.map_or(-1, |id| id as i64),
-                source_simulation: from.source_simulation as i64,
-                source_step: from.source_step.map_or(-1, |st| st as i64),
-                rmsd: f64::from(from.rmsd),
-            };
-            let flat = |v: &[V3]| v.iter().flatten().copied().collect::<Vec<f64>>();
-            let p = flat(&from.positions);
-            let v = flat(&from.velocities);
-            // Every buffer is checked before anything is written.
-            // SAFETY (the three borrows): caller contract above.
-            let p_out = match from.frame_id {
-                Some(_) => Some(unsafe { out_slice(positions, len, p.len(), "positions") }?),
-                None => None,
-            };
-            let v_out = match from.copy_velocities {
-                true => Some(unsafe { out_slice(velocities, len, v.len(), "velocities") }?),
-                false => None,
-            };
-            let b_out = match (from.box_vectors, box_vectors.is_null()) {
-                (Some(b), false) => {
-                    Some((b, unsafe { out_slice(box_vectors, 9, 9, "box_vectors") }?))
+        scoped("steermd_steering_restart", Scope::Local, steering, || {
+            // SAFETY: caller contract above.
+            let s = unsafe { get(steering, "steering") }?;
+            if info.is_null() {
+                return Err(null("info"));
+            }
+            let sim = index(sim, "sim")?;
+            let mine = s.steering.local_simulations();
+            let last = last_iteration(s)?;
+            if !mine.contains(&sim) {
+                return Err(CError(
+                    steermd_status::STEERMD_ERR_INVALID_ARGUMENT,
+                    format!("simulation {sim} is not owned by this rank (it owns {mine:?})"),
+                ));
+            }
+            let mut out = steermd_restart_info::default();
+            if let Some(from) = &last.local[sim - mine.start] {
+                out = steermd_restart_info {
+                    restarted: 1,
+                    from_start: i32::from(from.frame_id.is_none()),
+                    copy_velocities: i32::from(from.copy_velocities),
+                    has_box: i32::from(from.box_vectors.is_some()),
+                    frame_id: from.frame_id.map_or(-1, |id| id as i64),
+                    source_simulation: from.source_simulation as i64,
+                    source_step: from.source_step.map_or(-1, |st| st as i64),
+                    rmsd: f64::from(from.rmsd),
+                };
+                let flat = |v: &[V3]| v.iter().flatten().copied().collect::<Vec<f64>>();
+                let p = flat(&from.positions);
+                let v = flat(&from.velocities);
+                // Every buffer is checked before anything is written.
+                // SAFETY (the three borrows): caller contract above.
+                let p_out = match from.frame_id {
+                    Some(_) => Some(unsafe { out_slice(positions, len, p.len(), "positions") }?),
+                    None => None,
+                };
+                let v_out = match from.copy_velocities {
+                    true => Some(unsafe { out_slice(velocities, len, v.len(), "velocities") }?),
+                    false => None,
+                };
+                let b_out = match (from.box_vectors, box_vectors.is_null()) {
+                    (Some(b), false) => {
+                        Some((b, unsafe { out_slice(box_vectors, 9, 9, "box_vectors") }?))
+                    }
+                    _ => None,
+                };
+                if let Some(o) = p_out {
+                    o.copy_from_slice(&p);
                 }
-                _ => None,
-            };
-            if let Some(o) = p_out {
-                o.copy_from_slice(&p);
+                if let Some(o) = v_out {
+                    o.copy_from_slice(&v);
+                }
+                if let Some((b, o)) = b_out {
+                    o.copy_from_slice(&b);
+                }
             }
-            if let Some(o) = v_out {
-                o.copy_from_slice(&v);
-            }
-            if let Some((b, o)) = b_out {
-                o.copy_from_slice(&b);
-            }
-        }
-        // SAFETY: non-null and writable per the caller contract.
-        unsafe { *info = out };
-        Ok(())
+            // SAFETY: non-null and writable per the caller contract.
+            unsafe { *info = out };
+            Ok(())
+        })
     })
 }
 
@@ -398,18 +535,25 @@ pub unsafe extern "C" fn steermd_steering_local_simulations(
     count: *mut i64,
 ) -> steermd_status {
     guard(|| {
-        // SAFETY: caller contract above.
-        let s = unsafe { get(steering, "steering") }?;
-        if first.is_null() || count.is_null() {
-            return Err(null(if first.is_null() { "first" } else { "count" }));
-        }
-        let r = s.steering.local_simulations();
-        // SAFETY: non-null and writable per the caller contract.
-        unsafe {
-            *first = r.start as i64;
-            *count = r.len() as i64;
-        }
-        Ok(())
+        scoped(
+            "steermd_steering_local_simulations",
+            Scope::Local,
+            steering,
+            || {
+                // SAFETY: caller contract above.
+                let s = unsafe { get(steering, "steering") }?;
+                if first.is_null() || count.is_null() {
+                    return Err(null(if first.is_null() { "first" } else { "count" }));
+                }
+                let r = s.steering.local_simulations();
+                // SAFETY: non-null and writable per the caller contract.
+                unsafe {
+                    *first = r.start as i64;
+                    *count = r.len() as i64;
+                }
+                Ok(())
+            },
+        )
     })
 }
 
