@@ -700,6 +700,7 @@ contains
     integer(c_int64_t), allocatable, target, intent(out) :: frame_ids(:)
     real(c_double), allocatable, target, intent(out) :: scores(:), rmsd_nm(:)
     integer(c_size_t) :: n
+    n = 0
     status = steermd_steering_outliers(self%handle, c_null_ptr, c_null_ptr, c_null_ptr, 0_c_size_t, n)
     if (status /= STEERMD_OK) return
     allocate(frame_ids(max(n, 1_c_size_t)), scores(max(n, 1_c_size_t)), rmsd_nm(max(n, 1_c_size_t)))
