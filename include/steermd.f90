@@ -93,6 +93,7 @@ module steermd
     procedure :: restart => steering_restart
     procedure :: local_simulations => steering_local_simulations
     procedure :: outliers => steering_outliers
+    procedure :: write_outputs => steering_write_outputs
     procedure :: free => steering_free
   end type
 
@@ -522,6 +523,15 @@ module steermd
       integer(c_int) :: steermd_steering_outliers
     end function
 
+    !> Write the last iteration's outputs (latents, RMSD, frame ids, restarts.json)
+    !> under dir/iter_NNNN as steermd drive does; rank 0 writes.
+    function steermd_steering_write_outputs(steering, dir) bind(C, name="steermd_steering_write_outputs")
+      import :: c_ptr, c_int, c_char
+      type(c_ptr), value :: steering
+      character(kind=c_char), dimension(*), intent(in) :: dir
+      integer(c_int) :: steermd_steering_write_outputs
+    end function
+
     function steermd_steering_mark_failed(steering, sim, message) &
         bind(C, name="steermd_steering_mark_failed")
       import :: c_ptr, c_int, c_int64_t
@@ -708,6 +718,13 @@ contains
     frame_ids = frame_ids(1:n)
     scores = scores(1:n)
     rmsd_nm = rmsd_nm(1:n)
+  end function
+
+  !> Write the last iteration's outputs under dir/iter_NNNN (rank 0 writes).
+  integer(c_int) function steering_write_outputs(self, dir) result(status)
+    class(steermd_steering_t), intent(in) :: self
+    character(len=*), intent(in) :: dir
+    status = steermd_steering_write_outputs(self%handle, c_string(dir))
   end function
 
   !> Release the handle (before MPI_Finalize); safe to call twice.

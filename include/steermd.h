@@ -942,6 +942,18 @@ enum steermd_status steermd_steering_outliers(const struct steermd_steering *ste
                                               size_t *n_outliers);
 
 /*
+ Write the last iteration's outputs as `steermd drive` does, under
+ `dir/iter_NNNN/`: `latents.npy`, `rmsd.npy` (nm), `frame_ids.npy` and
+ `restarts.json`. Rank 0 writes; on other ranks this returns at once, so
+ call it on every rank or on rank 0 only. Local (no communication).
+
+ # Safety
+ `steering`: a live handle; `dir`: NUL-terminated.
+ */
+enum steermd_status steermd_steering_write_outputs(const struct steermd_steering *steering,
+                                                   const char *dir);
+
+/*
  Number of warnings raised by steermd calls on this thread since the last
  `steermd_clear_warnings` (e.g. a DCD header whose frame count disagrees
  with the file, or a partial last frame dropped on request).

@@ -369,6 +369,11 @@ public:
                                         o.rmsd_nm.data(), n, &n));
         return o;
     }
+    /* Write the last iteration's outputs under dir/iter_NNNN as steermd drive
+     * does (latents.npy, rmsd.npy, frame_ids.npy, restarts.json); rank 0 writes. */
+    void write_outputs(const std::string &dir) const {
+        check(steermd_steering_write_outputs(h_.get(), dir.c_str()));
+    }
     /* Local simulation `sim` blew up this iteration. */
     void mark_failed(std::int64_t sim, const std::string &message) {
         check(steermd_steering_mark_failed(h_.get(), sim, message.c_str()));

@@ -96,6 +96,7 @@ fn c_restarts_equal_the_rust_steering() {
         let r = rust.iterate().unwrap().clone();
         assert_eq!(n as usize, r.restarts.len());
         check_outliers(h, &r.step);
+        check_outputs(h, &r);
         for sim in 0..SIMS {
             let atoms = frame(0, 0, 0).0.len();
             let (mut p, mut v) = (vec![f64::NAN; atoms], vec![f64::NAN; atoms]);
@@ -211,6 +212,28 @@ fn check_outliers(h: *mut steermd_steering, step: &steermd::drive::AgentStep) {
     };
     assert_eq!(st, STEERMD_ERR_SHAPE);
     assert!(last_error().contains("'frame_ids'"), "{}", last_error());
+}
+
+/// `steermd_steering_write_outputs` writes drive's per-iteration files:
+/// restarts.json as drive's record of this iteration, and the frames'
+/// latents, RMSDs and ids.
+fn check_outputs(h: *mut steermd_steering, r: &steermd::drive::SteeringIteration) {
+    let dir = tempfile::tempdir().unwrap();
+    let c = CString::new(dir.path().to_str().unwrap()).unwrap();
+    // SAFETY: live handle, valid C string.
+    let st = unsafe { steermd_steering_write_outputs(h, c.as_ptr()) };
+    assert_eq!(st, STEERMD_OK, "{}", last_error());
+    let it = dir.path().join(format!("iter_{:04}", r.iteration));
+    let text = std::fs::read_to_string(it.join("restarts.json")).unwrap();
+    let got: steermd::drive::output::Restarts = serde_json::from_str(&text).unwrap();
+    let cfg = SteeringConfig::from_toml(&toml(), Path::new("<test>"), Path::new(".")).unwrap();
+    let want = steermd::drive::output::Restarts::of(&cfg.agent.outlier_method(), r);
+    assert_eq!(got, want);
+    let ids = steermd::io::npy::read_npy::<i64>(it.join("frame_ids.npy"));
+    assert_eq!(
+        ids.ok().map(|(_, v)| v),
+        Some(r.ids.iter().map(|&i| i as i64).collect())
+    );
 }
 
 /// Single-precision frames through `steermd_steering_add_frame_f32` steer

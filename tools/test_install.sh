@@ -125,9 +125,11 @@ if mpirun --version 2>&1 | grep -q "Open MPI\|OpenRTE"; then
 fi
 for exe in steer_c steer_cpp steer_f90; do
     for n in 2 3; do
+        outdir=()
+        [ "$exe" = steer_c ] && outdir=("out_$n")
         if ! out=$(cd "$steer" && env -u LD_LIBRARY_PATH timeout 600 mpirun "${mpi_flags[@]}" -n $n \
             "./$exe" villin.toml "$root/tests/data/ff/ildn_obc_cutoff/system.xml" \
-            "$root/tests/data/ff/ildn_obc_cutoff/input.pdb"); then
+            "$root/tests/data/ff/ildn_obc_cutoff/input.pdb" "${outdir[@]}"); then
             echo "FAIL $exe on $n ranks: it failed" >&2; status=1; continue
         fi
         got=$(grep '^restart ' <<<"$out" | sort -k2,2n -k3,3n)
@@ -136,6 +138,13 @@ for exe in steer_c steer_cpp steer_f90; do
             echo "FAIL $exe on $n ranks: outliers differ from steermd drive's" >&2
             diff <(echo "$expected_outliers") <(grep '^outliers ' <<<"$out") >&2 || true
             status=1
+        fi
+        # ... and writes the per-iteration files drive writes, byte for byte.
+        if [ "$exe" = steer_c ]; then
+            for f in "$steer"/steermd-steer/iter_*/{latents.npy,rmsd.npy,frame_ids.npy,restarts.json}; do
+                rel=${f#"$steer/steermd-steer/"}
+                cmp -s "$f" "$steer/out_$n/$rel" || { echo "FAIL $exe on $n ranks: $rel differs from steermd drive's" >&2; status=1; }
+            done
         fi
         if [ "$got" = "$(sort -k2,2n -k3,3n <<<"$expected")" ]; then
             echo "ok   $exe on $n ranks: $(wc -l <<<"$got") restarts equal steermd drive's"

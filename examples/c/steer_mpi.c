@@ -14,9 +14,11 @@
  *
  * Build:  mpicc steer_mpi.c $(pkg-config --cflags --libs steermd) -o steer_mpi
  * Run:    mpirun -n 2 ./steer_mpi examples/steer/villin.toml \
- *             tests/data/ff/ildn_obc_cutoff/system.xml tests/data/ff/ildn_obc_cutoff/input.pdb
+ *             tests/data/ff/ildn_obc_cutoff/system.xml tests/data/ff/ildn_obc_cutoff/input.pdb [OUT_DIR]
  * Prints one line per restart: restart ITERATION SIM FRAME_ID SOURCE_SIM COPY_VELOCITIES,
- * and per iteration the outliers chosen: outliers ITERATION FRAME_ID...
+ * and per iteration the outliers chosen: outliers ITERATION FRAME_ID...; with OUT_DIR, the
+ * files steermd drive writes per iteration (OUT_DIR/iter_NNNN/latents.npy, rmsd.npy,
+ * frame_ids.npy, restarts.json).
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -124,8 +126,8 @@ static void print_outliers(const steermd_steering *steering, int it) {
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s CONFIG.toml SYSTEM.xml INPUT.pdb\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s CONFIG.toml SYSTEM.xml INPUT.pdb [OUT_DIR]\n", argv[0]);
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     int rank = 0, size = 1;
@@ -153,6 +155,8 @@ int main(int argc, char **argv) {
             printf("iteration %d restarts %lld\n", it, (long long)n_restarts);
             print_outliers(steering, it);
         }
+        /* Optionally the per-iteration files steermd drive writes (rank 0). */
+        if (argc == 5) CHECK(steermd_steering_write_outputs(steering, argv[4]));
         for (int64_t i = 0; i < count; ++i) restart(steering, &members[i], it, x, v, n);
         fflush(stdout);
     }

@@ -23,7 +23,7 @@ type V3 = [f64; 3];
 
 /// The steering state of one rank.
 pub struct steermd_steering {
-    steering: Steering<'static>,
+    pub(super) steering: Steering<'static>,
 }
 
 impl Handle for steermd_steering {

@@ -1,7 +1,10 @@
 //! C ABI: what the last steering iteration found (identical on every rank).
 
+use std::ffi::c_char;
+use std::path::Path;
+
 use super::handles::get;
-use super::status::{guard, null, out_slice, steermd_status};
+use super::status::{c_str, guard, null, out_slice, steermd_status};
 use super::steering::{last_iteration, scoped, steermd_steering, Scope};
 
 /// The outliers of the last iteration's agent step, in restart-preference
@@ -60,5 +63,34 @@ pub unsafe extern "C" fn steermd_steering_outliers(
             }
             Ok(())
         })
+    })
+}
+
+/// Write the last iteration's outputs as `steermd drive` does, under
+/// `dir/iter_NNNN/`: `latents.npy`, `rmsd.npy` (nm), `frame_ids.npy` and
+/// `restarts.json`. Rank 0 writes; on other ranks this returns at once, so
+/// call it on every rank or on rank 0 only. Local (no communication).
+///
+/// # Safety
+/// `steering`: a live handle; `dir`: NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn steermd_steering_write_outputs(
+    steering: *const steermd_steering,
+    dir: *const c_char,
+) -> steermd_status {
+    guard(|| {
+        scoped(
+            "steermd_steering_write_outputs",
+            Scope::Local,
+            steering,
+            || {
+                // SAFETY: caller contract above.
+                let s = unsafe { get(steering, "steering") }?;
+                // SAFETY: caller contract above.
+                let dir = unsafe { c_str(dir, "dir") }?;
+                s.steering.write_outputs(Path::new(dir))?;
+                Ok(())
+            },
+        )
     })
 }

@@ -9,7 +9,7 @@ use crate::drive::checkpoint::{self, CampaignState};
 use crate::drive::comm::Communicator;
 use crate::drive::config::DriveConfig;
 use crate::drive::ensemble::{run_iteration, share, FrameRecord, Inputs, Member, MemberMd};
-use crate::drive::output::{self, Restarts};
+use crate::drive::output;
 use crate::drive::seeds::{derive, Stream};
 use crate::drive::steering::{CommRef, Steering, SteeringConfig, SteeringIteration};
 use crate::drive::summary::{IterationSummary, StateModel};
@@ -173,12 +173,10 @@ impl<'a> Campaign<'a> {
         let t = Instant::now();
         let result = self.steering.iterate()?.clone();
         let agent_s = t.elapsed().as_secs_f64();
-        self.record_frames(it, &result)?;
+        self.record_frames(&result)?;
         self.restart(it, &result)?;
         let summary = self.summary(&result, t_iter.elapsed().as_secs_f64(), md_s, agent_s);
-        if self.steering.comm().rank() == 0 {
-            output::write_restarts(self.cfg, &restarts_record(self.cfg, &result))?;
-        }
+        self.steering.write_outputs(&self.cfg.output.dir)?;
         self.state.iterations_done = it + 1;
         self.state.states_seen = (0..self.seen.len() as u32)
             .filter(|&s| self.seen[s as usize])
@@ -227,11 +225,7 @@ impl<'a> Campaign<'a> {
 
     /// The iteration's frames (every rank's): the frames output, best RMSD
     /// and states visited.
-    fn record_frames(&mut self, it: usize, r: &SteeringIteration) -> Result<()> {
-        if self.steering.comm().rank() == 0 {
-            let dim = self.steering.analyzer().latent_dim;
-            output::write_frames(self.cfg, it, &r.ids, &r.latents, &r.rmsd, dim)?;
-        }
+    fn record_frames(&mut self, r: &SteeringIteration) -> Result<()> {
         for &x in &r.rmsd {
             self.state.best_rmsd = self.state.best_rmsd.min(x);
         }
@@ -347,19 +341,4 @@ fn start_fresh(cfg: &DriveConfig, comm: &dyn Communicator) -> Result<()> {
         }
     }
     comm.barrier()
-}
-
-/// The iteration's `restarts.json` record.
-fn restarts_record(cfg: &DriveConfig, r: &SteeringIteration) -> Restarts {
-    let step = &r.step;
-    Restarts {
-        iteration: r.iteration,
-        method: cfg.outlier_method().label().into(),
-        frames_seen: step.ids.len(),
-        outliers: step.restarts.clone(),
-        outlier_rmsd: step.outliers.iter().map(|&i| step.rmsd[i]).collect(),
-        dbscan_eps: step.dbscan_eps,
-        dbscan_reached: step.dbscan_reached,
-        restarts: r.restarts.clone(),
-    }
 }

@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::drive::agent::OutlierMethod;
 use crate::drive::config::DriveConfig;
 use crate::drive::ensemble::MemberIteration;
+use crate::drive::steering::SteeringIteration;
 use crate::error::{Error, Result};
 use crate::frames::Frames;
 use crate::io::dcd::{write_dcd, DcdWriteOptions};
@@ -24,7 +26,12 @@ use crate::io::npy::write_npy;
 
 /// The directory of iteration `it`.
 pub fn iteration_dir(cfg: &DriveConfig, it: usize) -> PathBuf {
-    cfg.output.dir.join(format!("iter_{it:04}"))
+    iteration_dir_in(&cfg.output.dir, it)
+}
+
+/// The directory of iteration `it` under the output directory `root`.
+pub fn iteration_dir_in(root: &Path, it: usize) -> PathBuf {
+    root.join(format!("iter_{it:04}"))
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
@@ -77,14 +84,14 @@ pub fn write_member(cfg: &DriveConfig, it: usize, m: &MemberIteration) -> Result
 
 /// Write the iteration's gathered frames (ids ascending).
 pub fn write_frames(
-    cfg: &DriveConfig,
+    root: &Path,
     it: usize,
     ids: &[u64],
     latents: &[f32],
     rmsd: &[f32],
     dim: usize,
 ) -> Result<()> {
-    let dir = iteration_dir(cfg, it);
+    let dir = iteration_dir_in(root, it);
     create_dir(&dir)?;
     write_npy(dir.join("latents.npy"), &[ids.len(), dim], latents)?;
     write_npy(dir.join("rmsd.npy"), &[ids.len()], rmsd)?;
@@ -131,9 +138,26 @@ pub struct Restarts {
     pub restarts: Vec<Restart>,
 }
 
-/// Write `restarts.json` of iteration `r.iteration`.
-pub fn write_restarts(cfg: &DriveConfig, r: &Restarts) -> Result<()> {
-    let dir = iteration_dir(cfg, r.iteration);
+impl Restarts {
+    /// The record of steering iteration `r`, whose agent ran `method`.
+    pub fn of(method: &OutlierMethod, r: &SteeringIteration) -> Restarts {
+        let step = &r.step;
+        Restarts {
+            iteration: r.iteration,
+            method: method.label().into(),
+            frames_seen: step.ids.len(),
+            outliers: step.restarts.clone(),
+            outlier_rmsd: step.outliers.iter().map(|&i| step.rmsd[i]).collect(),
+            dbscan_eps: step.dbscan_eps,
+            dbscan_reached: step.dbscan_reached,
+            restarts: r.restarts.clone(),
+        }
+    }
+}
+
+/// Write `restarts.json` of iteration `r.iteration` under `root`.
+pub fn write_restarts(root: &Path, r: &Restarts) -> Result<()> {
+    let dir = iteration_dir_in(root, r.iteration);
     create_dir(&dir)?;
     write_json(&dir.join("restarts.json"), r)
 }

@@ -39,6 +39,7 @@ use crate::drive::analyzer::Analyzer;
 use crate::drive::comm::{all_gather, Communicator};
 use crate::drive::config::Mode;
 use crate::drive::ensemble::{FrameRecord, MemberIteration};
+use crate::drive::output::{self, Restarts};
 use crate::error::{Error, Result};
 
 type V3 = [f64; 3];
@@ -239,6 +240,32 @@ impl<'c> Steering<'c> {
     /// This rank's frames in the agent's window (ascending id).
     pub fn window(&self) -> &[FrameRecord] {
         &self.window
+    }
+
+    /// Write the last iteration's outputs as `steermd drive` does, under
+    /// `root/iter_NNNN/`: `latents.npy`, `rmsd.npy` (nm), `frame_ids.npy`
+    /// and `restarts.json`. Rank 0 writes (every rank holds the same
+    /// results); other ranks return at once. An error before the first
+    /// iteration.
+    pub fn write_outputs(&self, root: &std::path::Path) -> Result<()> {
+        let last = self.last.as_ref().ok_or_else(|| {
+            crate::error::Error::InvalidArgument(
+                "steering: no iteration yet, nothing to write".into(),
+            )
+        })?;
+        if self.comm().rank() != 0 {
+            return Ok(());
+        }
+        let dim = self.analyzer.latent_dim;
+        output::write_frames(
+            root,
+            last.iteration,
+            &last.ids,
+            &last.latents,
+            &last.rmsd,
+            dim,
+        )?;
+        output::write_restarts(root, &Restarts::of(&self.agent_opts.method, last))
     }
 
     /// What the last [`iterate`](Self::iterate) found (`None` before the first).
