@@ -92,6 +92,16 @@ pub(super) fn scoped(
     })
 }
 
+/// `guard` for a local steering call, its failure worded as such (see
+/// [`scoped`]).
+pub(super) fn local(
+    call: &str,
+    steering: *const steermd_steering,
+    body: impl FnOnce() -> Result<(), CError>,
+) -> steermd_status {
+    guard(|| scoped(call, Scope::Local, steering, body))
+}
+
 fn create(
     config: *const c_char,
     comm: CommRef<'static>,
@@ -129,15 +139,13 @@ pub unsafe extern "C" fn steermd_steering_create(
     n_simulations: i64,
     out: *mut *mut steermd_steering,
 ) -> steermd_status {
-    guard(|| {
-        scoped("steermd_steering_create", Scope::Local, ptr::null(), || {
-            create(
-                config,
-                CommRef::Borrowed(&SingleProcess),
-                n_simulations,
-                out,
-            )
-        })
+    local("steermd_steering_create", ptr::null(), || {
+        create(
+            config,
+            CommRef::Borrowed(&SingleProcess),
+            n_simulations,
+            out,
+        )
     })
 }
 
@@ -303,21 +311,14 @@ pub unsafe extern "C" fn steermd_steering_add_frame(
     box_vectors: *const f64,
 ) -> steermd_status {
     // SAFETY: the caller contract is `add_frame`'s.
-    guard(|| {
-        scoped(
-            "steermd_steering_add_frame",
-            Scope::Local,
+    local("steermd_steering_add_frame", steering, || unsafe {
+        add_frame(
             steering,
-            || unsafe {
-                add_frame(
-                    steering,
-                    (sim, step),
-                    positions,
-                    n_atoms,
-                    velocities,
-                    box_vectors,
-                )
-            },
+            (sim, step),
+            positions,
+            n_atoms,
+            velocities,
+            box_vectors,
         )
     })
 }
@@ -339,21 +340,14 @@ pub unsafe extern "C" fn steermd_steering_add_frame_f32(
     box_vectors: *const f32,
 ) -> steermd_status {
     // SAFETY: the caller contract is `add_frame`'s.
-    guard(|| {
-        scoped(
-            "steermd_steering_add_frame_f32",
-            Scope::Local,
+    local("steermd_steering_add_frame_f32", steering, || unsafe {
+        add_frame(
             steering,
-            || unsafe {
-                add_frame(
-                    steering,
-                    (sim, step),
-                    positions,
-                    n_atoms,
-                    velocities,
-                    box_vectors,
-                )
-            },
+            (sim, step),
+            positions,
+            n_atoms,
+            velocities,
+            box_vectors,
         )
     })
 }
@@ -389,23 +383,16 @@ pub unsafe extern "C" fn steermd_steering_mark_failed(
     sim: i64,
     message: *const c_char,
 ) -> steermd_status {
-    guard(|| {
-        scoped(
-            "steermd_steering_mark_failed",
-            Scope::Local,
-            steering,
-            || {
-                // SAFETY: caller contract above.
-                let s = unsafe { get_mut(steering, "steering") }?;
-                let text = match message.is_null() {
-                    true => "blew up",
-                    // SAFETY: caller contract above.
-                    false => unsafe { c_str(message, "message") }?,
-                };
-                s.steering.mark_failed(index(sim, "sim")?, text)?;
-                Ok(())
-            },
-        )
+    local("steermd_steering_mark_failed", steering, || {
+        // SAFETY: caller contract above.
+        let s = unsafe { get_mut(steering, "steering") }?;
+        let text = match message.is_null() {
+            true => "blew up",
+            // SAFETY: caller contract above.
+            false => unsafe { c_str(message, "message") }?,
+        };
+        s.steering.mark_failed(index(sim, "sim")?, text)?;
+        Ok(())
     })
 }
 
@@ -460,67 +447,65 @@ pub unsafe extern "C" fn steermd_steering_restart(
     len: usize,
     box_vectors: *mut f64,
 ) -> steermd_status {
-    guard(|| {
-        scoped("steermd_steering_restart", Scope::Local, steering, || {
-            // SAFETY: caller contract above.
-            let s = unsafe { get(steering, "steering") }?;
-            if info.is_null() {
-                return Err(null("info"));
-            }
-            let sim = index(sim, "sim")?;
-            let mine = s.steering.local_simulations();
-            let last = last_iteration(s)?;
-            if !mine.contains(&sim) {
-                return Err(CError(
-                    steermd_status::STEERMD_ERR_INVALID_ARGUMENT,
-                    format!("simulation {sim} is not owned by this rank (it owns {mine:?})"),
-                ));
-            }
-            let mut out = steermd_restart_info::default();
-            if let Some(from) = &last.local[sim - mine.start] {
-                out = steermd_restart_info {
-                    restarted: 1,
-                    from_start: i32::from(from.frame_id.is_none()),
-                    copy_velocities: i32::from(from.copy_velocities),
-                    has_box: i32::from(from.box_vectors.is_some()),
-                    frame_id: from.frame_id.map_or(-1, |id| id as i64),
-                    source_simulation: from.source_simulation as i64,
-                    source_step: from.source_step.map_or(-1, |st| st as i64),
-                    rmsd: f64::from(from.rmsd),
-                };
-                let flat = |v: &[V3]| v.iter().flatten().copied().collect::<Vec<f64>>();
-                let p = flat(&from.positions);
-                let v = flat(&from.velocities);
-                // Every buffer is checked before anything is written.
-                // SAFETY (the three borrows): caller contract above.
-                let p_out = match from.frame_id {
-                    Some(_) => Some(unsafe { out_slice(positions, len, p.len(), "positions") }?),
-                    None => None,
-                };
-                let v_out = match from.copy_velocities {
-                    true => Some(unsafe { out_slice(velocities, len, v.len(), "velocities") }?),
-                    false => None,
-                };
-                let b_out = match (from.box_vectors, box_vectors.is_null()) {
-                    (Some(b), false) => {
-                        Some((b, unsafe { out_slice(box_vectors, 9, 9, "box_vectors") }?))
-                    }
-                    _ => None,
-                };
-                if let Some(o) = p_out {
-                    o.copy_from_slice(&p);
+    local("steermd_steering_restart", steering, || {
+        // SAFETY: caller contract above.
+        let s = unsafe { get(steering, "steering") }?;
+        if info.is_null() {
+            return Err(null("info"));
+        }
+        let sim = index(sim, "sim")?;
+        let mine = s.steering.local_simulations();
+        let last = last_iteration(s)?;
+        if !mine.contains(&sim) {
+            return Err(CError(
+                steermd_status::STEERMD_ERR_INVALID_ARGUMENT,
+                format!("simulation {sim} is not owned by this rank (it owns {mine:?})"),
+            ));
+        }
+        let mut out = steermd_restart_info::default();
+        if let Some(from) = &last.local[sim - mine.start] {
+            out = steermd_restart_info {
+                restarted: 1,
+                from_start: i32::from(from.frame_id.is_none()),
+                copy_velocities: i32::from(from.copy_velocities),
+                has_box: i32::from(from.box_vectors.is_some()),
+                frame_id: from.frame_id.map_or(-1, |id| id as i64),
+                source_simulation: from.source_simulation as i64,
+                source_step: from.source_step.map_or(-1, |st| st as i64),
+                rmsd: f64::from(from.rmsd),
+            };
+            let flat = |v: &[V3]| v.iter().flatten().copied().collect::<Vec<f64>>();
+            let p = flat(&from.positions);
+            let v = flat(&from.velocities);
+            // Every buffer is checked before anything is written.
+            // SAFETY (the three borrows): caller contract above.
+            let p_out = match from.frame_id {
+                Some(_) => Some(unsafe { out_slice(positions, len, p.len(), "positions") }?),
+                None => None,
+            };
+            let v_out = match from.copy_velocities {
+                true => Some(unsafe { out_slice(velocities, len, v.len(), "velocities") }?),
+                false => None,
+            };
+            let b_out = match (from.box_vectors, box_vectors.is_null()) {
+                (Some(b), false) => {
+                    Some((b, unsafe { out_slice(box_vectors, 9, 9, "box_vectors") }?))
                 }
-                if let Some(o) = v_out {
-                    o.copy_from_slice(&v);
-                }
-                if let Some((b, o)) = b_out {
-                    o.copy_from_slice(&b);
-                }
+                _ => None,
+            };
+            if let Some(o) = p_out {
+                o.copy_from_slice(&p);
             }
-            // SAFETY: non-null and writable per the caller contract.
-            unsafe { *info = out };
-            Ok(())
-        })
+            if let Some(o) = v_out {
+                o.copy_from_slice(&v);
+            }
+            if let Some((b, o)) = b_out {
+                o.copy_from_slice(&b);
+            }
+        }
+        // SAFETY: non-null and writable per the caller contract.
+        unsafe { *info = out };
+        Ok(())
     })
 }
 
@@ -534,26 +519,19 @@ pub unsafe extern "C" fn steermd_steering_local_simulations(
     first: *mut i64,
     count: *mut i64,
 ) -> steermd_status {
-    guard(|| {
-        scoped(
-            "steermd_steering_local_simulations",
-            Scope::Local,
-            steering,
-            || {
-                // SAFETY: caller contract above.
-                let s = unsafe { get(steering, "steering") }?;
-                if first.is_null() || count.is_null() {
-                    return Err(null(if first.is_null() { "first" } else { "count" }));
-                }
-                let r = s.steering.local_simulations();
-                // SAFETY: non-null and writable per the caller contract.
-                unsafe {
-                    *first = r.start as i64;
-                    *count = r.len() as i64;
-                }
-                Ok(())
-            },
-        )
+    local("steermd_steering_local_simulations", steering, || {
+        // SAFETY: caller contract above.
+        let s = unsafe { get(steering, "steering") }?;
+        if first.is_null() || count.is_null() {
+            return Err(null(if first.is_null() { "first" } else { "count" }));
+        }
+        let r = s.steering.local_simulations();
+        // SAFETY: non-null and writable per the caller contract.
+        unsafe {
+            *first = r.start as i64;
+            *count = r.len() as i64;
+        }
+        Ok(())
     })
 }
 

@@ -4,8 +4,8 @@ use std::ffi::c_char;
 use std::path::Path;
 
 use super::handles::get;
-use super::status::{c_str, guard, null, out_slice, steermd_status};
-use super::steering::{last_iteration, scoped, steermd_steering, Scope};
+use super::status::{c_str, null, out_slice, steermd_status};
+use super::steering::{last_iteration, local, steermd_steering};
 
 /// The outliers of the last iteration's agent step, in restart-preference
 /// order: `*n_outliers` receives their number; when `len` ≥ that number,
@@ -27,42 +27,40 @@ pub unsafe extern "C" fn steermd_steering_outliers(
     len: usize,
     n_outliers: *mut usize,
 ) -> steermd_status {
-    guard(|| {
-        scoped("steermd_steering_outliers", Scope::Local, steering, || {
-            // SAFETY: caller contract above.
-            let s = unsafe { get(steering, "steering") }?;
-            if n_outliers.is_null() {
-                return Err(null("n_outliers"));
+    local("steermd_steering_outliers", steering, || {
+        // SAFETY: caller contract above.
+        let s = unsafe { get(steering, "steering") }?;
+        if n_outliers.is_null() {
+            return Err(null("n_outliers"));
+        }
+        let step = &last_iteration(s)?.step;
+        let n = step.outliers.len();
+        // SAFETY: non-null and writable per the caller contract.
+        unsafe { *n_outliers = n };
+        let wanted = [!frame_ids.is_null(), !scores.is_null(), !rmsd_nm.is_null()];
+        let score = |i: usize| step.scores.as_ref().map_or(f64::NAN, |s| s[i]);
+        // SAFETY (the three borrows): each non-null array holds `len` values,
+        // checked against n (with one shared `len`, the first short one fails
+        // before anything is written).
+        if wanted[0] {
+            let out = unsafe { out_slice(frame_ids, len, n, "frame_ids") }?;
+            for (o, &i) in out.iter_mut().zip(&step.outliers) {
+                *o = step.ids[i] as i64;
             }
-            let step = &last_iteration(s)?.step;
-            let n = step.outliers.len();
-            // SAFETY: non-null and writable per the caller contract.
-            unsafe { *n_outliers = n };
-            let wanted = [!frame_ids.is_null(), !scores.is_null(), !rmsd_nm.is_null()];
-            let score = |i: usize| step.scores.as_ref().map_or(f64::NAN, |s| s[i]);
-            // SAFETY (the three borrows): each non-null array holds `len` values,
-            // checked against n (with one shared `len`, the first short one fails
-            // before anything is written).
-            if wanted[0] {
-                let out = unsafe { out_slice(frame_ids, len, n, "frame_ids") }?;
-                for (o, &i) in out.iter_mut().zip(&step.outliers) {
-                    *o = step.ids[i] as i64;
-                }
+        }
+        if wanted[1] {
+            let out = unsafe { out_slice(scores, len, n, "scores") }?;
+            for (o, &i) in out.iter_mut().zip(&step.outliers) {
+                *o = score(i);
             }
-            if wanted[1] {
-                let out = unsafe { out_slice(scores, len, n, "scores") }?;
-                for (o, &i) in out.iter_mut().zip(&step.outliers) {
-                    *o = score(i);
-                }
+        }
+        if wanted[2] {
+            let out = unsafe { out_slice(rmsd_nm, len, n, "rmsd_nm") }?;
+            for (o, &i) in out.iter_mut().zip(&step.outliers) {
+                *o = f64::from(step.rmsd[i]);
             }
-            if wanted[2] {
-                let out = unsafe { out_slice(rmsd_nm, len, n, "rmsd_nm") }?;
-                for (o, &i) in out.iter_mut().zip(&step.outliers) {
-                    *o = f64::from(step.rmsd[i]);
-                }
-            }
-            Ok(())
-        })
+        }
+        Ok(())
     })
 }
 
@@ -78,19 +76,12 @@ pub unsafe extern "C" fn steermd_steering_write_outputs(
     steering: *const steermd_steering,
     dir: *const c_char,
 ) -> steermd_status {
-    guard(|| {
-        scoped(
-            "steermd_steering_write_outputs",
-            Scope::Local,
-            steering,
-            || {
-                // SAFETY: caller contract above.
-                let s = unsafe { get(steering, "steering") }?;
-                // SAFETY: caller contract above.
-                let dir = unsafe { c_str(dir, "dir") }?;
-                s.steering.write_outputs(Path::new(dir))?;
-                Ok(())
-            },
-        )
+    local("steermd_steering_write_outputs", steering, || {
+        // SAFETY: caller contract above.
+        let s = unsafe { get(steering, "steering") }?;
+        // SAFETY: caller contract above.
+        let dir = unsafe { c_str(dir, "dir") }?;
+        s.steering.write_outputs(Path::new(dir))?;
+        Ok(())
     })
 }
