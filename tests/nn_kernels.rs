@@ -34,11 +34,11 @@ fn rel_err(ours: &[f32], reference: &[f32]) -> f64 {
     diff / scale
 }
 
-fn cpu() -> &'static dyn Backend {
+fn cpu() -> std::sync::Arc<dyn Backend> {
     Device::Cpu.backend().unwrap()
 }
 
-fn reference() -> &'static dyn Backend {
+fn reference() -> std::sync::Arc<dyn Backend> {
     Device::Reference.backend().unwrap()
 }
 

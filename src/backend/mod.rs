@@ -17,17 +17,40 @@ pub mod reference;
 
 pub use crate::analysis::kernels::AnalysisKernels;
 pub use crate::forcefield::kernels::ForceKernels;
+pub use crate::integrate::kernels::{MdContext, MdKernels};
 pub use crate::nn::kernels::NnKernels;
 pub use crate::outliers::kernels::NeighborKernels;
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::forcefield::{BoxVectors, System};
+use crate::integrate::{HostContext, SimulationOptions};
 
 /// A compute backend: one implementation of every kernel family.
 pub trait Backend:
-    AnalysisKernels + NnKernels + NeighborKernels + ForceKernels + Send + Sync
+    AnalysisKernels + NnKernels + NeighborKernels + ForceKernels + MdKernels + Send + Sync
 {
     /// Short lowercase name (`cpu`, `reference`, `cuda`, `hip`).
     fn name(&self) -> &'static str;
+}
+
+/// A backend whose molecular dynamics runs on the host integrator
+/// ([`HostContext`]) over its own force evaluator.
+pub trait HostDynamics: ForceKernels {}
+
+impl<B: HostDynamics> MdKernels for B {
+    fn md_context(
+        &self,
+        system: &System,
+        positions: Vec<[f64; 3]>,
+        box_vectors: Option<BoxVectors>,
+        options: &SimulationOptions,
+    ) -> Result<Box<dyn MdContext>> {
+        let evaluator = self.force_evaluator(system)?;
+        let context = HostContext::new(system, evaluator, positions, box_vectors, options)?;
+        Ok(Box::new(context))
+    }
 }
 
 /// Where kernels run.
@@ -46,10 +69,10 @@ pub enum Device {
 
 impl Device {
     /// The backend implementing this device's kernels.
-    pub fn backend(&self) -> Result<&'static dyn Backend> {
+    pub fn backend(&self) -> Result<Arc<dyn Backend>> {
         match self {
-            Device::Cpu => Ok(&cpu::CpuBackend),
-            Device::Reference => Ok(&reference::ReferenceBackend),
+            Device::Cpu => Ok(Arc::new(cpu::CpuBackend)),
+            Device::Reference => Ok(Arc::new(reference::ReferenceBackend)),
             Device::Cuda(_) => Err(unavailable("cuda", cfg!(feature = "cuda"))),
             Device::Hip(_) => Err(unavailable("hip", cfg!(feature = "hip"))),
         }

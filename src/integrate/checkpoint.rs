@@ -27,7 +27,7 @@
 
 use std::path::Path;
 
-use super::simulation::Integrator;
+use super::integrator::Integrator;
 use crate::error::{Error, Result};
 use crate::forcefield::{BoxVectors, ForceKind, NonbondedMethod, ObcFlavor, System};
 

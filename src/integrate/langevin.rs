@@ -19,11 +19,10 @@
 //! velocities; as in OpenMM, the kinetic energy is computed from them
 //! without a time shift.
 
-use super::constraints::{ConstraintFailure, Constraints};
-use super::rng::{NormalStream, Purpose};
+use super::constraints::ConstraintFailure;
+use super::dynamics::{Dynamics, StepArrays};
+use super::rng::NormalStream;
 use super::BOLTZ;
-
-type V3 = [f64; 3];
 
 /// Parameters of the Langevin middle integrator.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,45 +35,38 @@ pub struct LangevinMiddle {
     pub friction: f64,
 }
 
-/// One step: from `x` (nm), `forces` (kJ/mol/nm, at `x`) and the velocities
-/// in `v` (nm/ps, updated in place) to the new positions in `x_new`.
-/// The noise is that of `(seed, step_index)`; `scratch` is a work buffer.
-#[allow(clippy::too_many_arguments)]
+/// One step from `arrays.x` (nm) and `arrays.forces` (kJ/mol/nm, at `x`):
+/// the velocities (nm/ps) are updated in place and the new positions
+/// written to `arrays.x_new`. `noise` is the step's stream (see
+/// [`super::rng`]: `Purpose::Langevin`, counter = step index).
 pub fn step(
     params: &LangevinMiddle,
-    seed: u64,
-    step_index: u64,
-    inv_masses: &[f64],
-    x: &[V3],
-    forces: &[V3],
-    constraints: &mut Constraints,
-    tolerance: f64,
-    x_new: &mut [V3],
-    v: &mut [V3],
-    scratch: &mut Vec<V3>,
+    mut noise: NormalStream,
+    dynamics: &mut Dynamics,
+    arrays: StepArrays<'_>,
 ) -> Result<(), ConstraintFailure> {
+    let StepArrays {
+        x,
+        forces,
+        x_new,
+        v,
+    } = arrays;
     let dt = params.dt;
-    let n = x.len();
     // B
-    for i in 0..n {
-        let w = inv_masses[i];
+    for (i, &w) in dynamics.inv_masses.iter().enumerate() {
         if w != 0.0 {
             for k in 0..3 {
                 v[i][k] += dt * w * forces[i][k];
             }
         }
     }
-    if !constraints.is_empty() {
-        constraints.apply_velocities(x, v, tolerance)?;
-    }
+    dynamics.constrain_velocities(x, v)?;
     // A O A
     let half = 0.5 * dt;
     let kt = BOLTZ * params.temperature;
     let vscale = (-dt * params.friction).exp();
     let noise_scale = (1.0 - vscale * vscale).sqrt();
-    let mut noise = NormalStream::new(seed, Purpose::Langevin, step_index);
-    for i in 0..n {
-        let w = inv_masses[i];
+    for (i, &w) in dynamics.inv_masses.iter().enumerate() {
         if w == 0.0 {
             x_new[i] = x[i];
             continue;
@@ -87,18 +79,5 @@ pub fn step(
             x_new[i][k] = xp + v[i][k] * half;
         }
     }
-    if constraints.is_empty() {
-        return Ok(());
-    }
-    scratch.clear();
-    scratch.extend_from_slice(x_new);
-    constraints.apply_positions(x, x_new, tolerance)?;
-    for i in 0..n {
-        if inv_masses[i] != 0.0 {
-            for k in 0..3 {
-                v[i][k] += (x_new[i][k] - scratch[i][k]) / dt;
-            }
-        }
-    }
-    Ok(())
+    dynamics.constrain_drift(x, x_new, v, dt)
 }

@@ -1,8 +1,11 @@
 //! Dynamics: integrators, constraints, minimization, reporters, checkpoints.
 //!
 //! The user-facing driver is [`Simulation`]: it owns a [`System`], the
-//! [`ForceEvaluator`] of a backend, positions (nm), velocities (nm/ps) and the
-//! step counter, and advances them with one of the [`Integrator`]s:
+//! reporters and checkpoints, and the [`MdContext`] of a backend (see
+//! [`kernels`]), which holds positions (nm), velocities (nm/ps), forces and
+//! the step counter wherever the backend keeps them and advances them with
+//! one of the [`Integrator`]s. [`HostContext`] is the host implementation
+//! (the CPU and reference backends, and any caller's [`ForceEvaluator`]):
 //!
 //! - [`Integrator::VelocityVerlet`]: NVE velocity Verlet with RATTLE
 //!   ([`verlet`]),
@@ -10,6 +13,8 @@
 //!   (BAOAB-like, same step order and constraint handling) ([`langevin`]).
 //!
 //! Building blocks, usable on their own:
+//! - [`dynamics`]: the per-simulation data and per-step arrays every
+//!   integrator step works on,
 //! - [`rng`]: counter-based normal deviates — the noise of (seed, step, atom)
 //!   is a pure function of those, so runs are reproducible for any thread
 //!   count and a checkpoint needs only the seed and the step,
@@ -29,6 +34,10 @@
 
 pub mod checkpoint;
 pub mod constraints;
+pub mod dynamics;
+mod host;
+pub mod integrator;
+pub mod kernels;
 pub mod langevin;
 mod lbfgs;
 pub mod minimize;
@@ -39,9 +48,12 @@ pub mod velocities;
 pub mod verlet;
 
 pub use constraints::{ConstraintFailure, Constraints};
+pub use host::HostContext;
+pub use integrator::Integrator;
+pub use kernels::{MdContext, MdKernels};
 pub use minimize::MinimizeReport;
 pub use reporters::{DcdReporter, NetcdfReporter, Reporter, StateReporter, StateView};
-pub use simulation::{Integrator, Simulation, SimulationOptions, StabilityLimits, StateSummary};
+pub use simulation::{Simulation, SimulationOptions, StabilityLimits, StateSummary};
 
 /// Boltzmann constant in kJ/(mol·K), bit for bit OpenMM's `BOLTZ`
 /// (`BOLTZMANN * AVOGADRO / KILO` with the exact SI 2019 values

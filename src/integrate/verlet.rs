@@ -15,28 +15,27 @@
 //! velocities are full-step velocities, so the kinetic energy is that of the
 //! same instant as the potential energy.
 
-use super::constraints::{ConstraintFailure, Constraints};
+use super::constraints::ConstraintFailure;
+use super::dynamics::{Dynamics, StepArrays};
 
 type V3 = [f64; 3];
 
-/// Steps 1–2: half kick with `forces` (kJ/mol/nm, at `x`), drift into
-/// `x_new` (nm) and position constraints. `v` (nm/ps) is updated in place to
-/// the constrained half-step velocity; `scratch` is a work buffer.
-#[allow(clippy::too_many_arguments)]
+/// Steps 1–2: half kick with `arrays.forces` (kJ/mol/nm, at `x`), drift
+/// into `arrays.x_new` (nm) and position constraints; the velocities
+/// (nm/ps) become the constrained half-step velocities.
 pub fn kick_drift(
     dt: f64,
-    inv_masses: &[f64],
-    x: &[V3],
-    forces: &[V3],
-    constraints: &mut Constraints,
-    tolerance: f64,
-    x_new: &mut [V3],
-    v: &mut [V3],
-    scratch: &mut Vec<V3>,
+    dynamics: &mut Dynamics,
+    arrays: StepArrays<'_>,
 ) -> Result<(), ConstraintFailure> {
+    let StepArrays {
+        x,
+        forces,
+        x_new,
+        v,
+    } = arrays;
     let half = 0.5 * dt;
-    for i in 0..x.len() {
-        let w = inv_masses[i];
+    for (i, &w) in dynamics.inv_masses.iter().enumerate() {
         if w != 0.0 {
             for k in 0..3 {
                 v[i][k] += half * w * forces[i][k];
@@ -46,44 +45,25 @@ pub fn kick_drift(
             x_new[i] = x[i];
         }
     }
-    if constraints.is_empty() {
-        return Ok(());
-    }
-    scratch.clear();
-    scratch.extend_from_slice(x_new);
-    constraints.apply_positions(x, x_new, tolerance)?;
-    for i in 0..x.len() {
-        if inv_masses[i] != 0.0 {
-            for k in 0..3 {
-                v[i][k] += (x_new[i][k] - scratch[i][k]) / dt;
-            }
-        }
-    }
-    Ok(())
+    dynamics.constrain_drift(x, x_new, v, dt)
 }
 
 /// Step 4: half kick with `forces_new` (kJ/mol/nm, at `x_new`) and velocity
-/// constraints at `x_new` (nm).
+/// constraints at `x_new` (nm); `v` in nm/ps.
 pub fn kick(
     dt: f64,
-    inv_masses: &[f64],
+    dynamics: &mut Dynamics,
     x_new: &[V3],
     forces_new: &[V3],
-    constraints: &mut Constraints,
-    tolerance: f64,
     v: &mut [V3],
 ) -> Result<(), ConstraintFailure> {
     let half = 0.5 * dt;
-    for i in 0..v.len() {
-        let w = inv_masses[i];
+    for (i, &w) in dynamics.inv_masses.iter().enumerate() {
         if w != 0.0 {
             for k in 0..3 {
                 v[i][k] += half * w * forces_new[i][k];
             }
         }
     }
-    if constraints.is_empty() {
-        return Ok(());
-    }
-    constraints.apply_velocities(x_new, v, tolerance)
+    dynamics.constrain_velocities(x_new, v)
 }

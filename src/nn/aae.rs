@@ -284,7 +284,8 @@ impl AaeEncoder {
     /// Embed `batch` point clouds (`input` `[batch, 3 + F, N]`); returns `[batch, latent]`.
     pub fn embed(&self, device: &Device, input: &[f32], batch: usize) -> Result<Vec<f32>> {
         check_input(&self.input_shape, input, batch)?;
-        let be = device.backend()?;
+        let backend = device.backend()?;
+        let be = &*backend;
         let sample = input.len() / batch.max(1);
         let max_act = self.convs.iter().map(ConvLayer::out_len).max().unwrap_or(0);
         let chunk = chunk_size(max_act).min(batch.max(1));

@@ -335,7 +335,8 @@ impl CvaeEncoder {
     /// Embed `batch` maps (`input` `[batch, C, H, W]`); returns `[batch, latent]`.
     pub fn embed(&self, device: &Device, input: &[f32], batch: usize) -> Result<Vec<f32>> {
         check_input(&self.input_shape, input, batch)?;
-        let be = device.backend()?;
+        let backend = device.backend()?;
+        let be = &*backend;
         let sample = input.len() / batch.max(1);
         let max_act = self.convs.iter().map(ConvLayer::out_len).max().unwrap_or(0);
         let chunk = chunk_size(max_act).min(batch.max(1));

@@ -53,7 +53,7 @@ impl Exchange for Alone {
 
 /// The point set and what the runs share.
 pub struct Trials<'a> {
-    backend: &'static dyn Backend,
+    backend: std::sync::Arc<dyn Backend>,
     points: &'a [f32],
     dim: usize,
     min_samples: usize,

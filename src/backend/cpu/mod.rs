@@ -12,6 +12,8 @@ mod qcp;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuBackend;
 
+impl super::HostDynamics for CpuBackend {}
+
 impl super::Backend for CpuBackend {
     fn name(&self) -> &'static str {
         "cpu"

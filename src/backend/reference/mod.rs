@@ -10,6 +10,8 @@ mod nn;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReferenceBackend;
 
+impl super::HostDynamics for ReferenceBackend {}
+
 impl super::Backend for ReferenceBackend {
     fn name(&self) -> &'static str {
         "reference"
