@@ -66,6 +66,17 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// A device runtime call failed at run time (out of memory, a kernel
+    /// that does not compile or launch, a lost device).
+    #[error("backend '{backend}': {call} failed: {message}")]
+    Device {
+        /// Backend name (`opencl`, `cuda`, `hip`).
+        backend: &'static str,
+        /// The failing runtime call (e.g. `clBuildProgram`).
+        call: String,
+        /// The runtime's error (code, name or build log).
+        message: String,
+    },
 }
 
 impl Error {

@@ -31,7 +31,7 @@ pub mod nn;
 pub mod outliers;
 pub mod warnings;
 
-pub use backend::{Backend, Device};
+pub use backend::{Backend, Device, Precision};
 pub use error::{Error, Result};
 pub use frames::Frames;
 

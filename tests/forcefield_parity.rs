@@ -10,10 +10,28 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use steermd::forcefield::*;
 use steermd::io::npy::read_npy;
-use steermd::Device;
+use steermd::{Device, Precision};
+
+#[path = "common/devices.rs"]
+mod devices;
+use devices::Target;
 
 const ENERGY_TOL: f64 = 1e-6;
 const FORCE_TOL: f64 = 1e-5;
+
+/// The CPU and reference backends at this file's tolerances, then every
+/// GPU backend present at its precision's (tests/common/devices.rs).
+fn targets(case: &str) -> Vec<Target> {
+    let host = |device| Target {
+        device,
+        precision: Precision::Double,
+        energy_tol: ENERGY_TOL,
+        force_tol: FORCE_TOL,
+    };
+    let mut t = vec![host(Device::Reference), host(Device::Cpu)];
+    t.extend(devices::gpu_targets(case));
+    t
+}
 
 fn case_dir(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -95,9 +113,11 @@ fn rel_rms(a: &[[f64; 3]], b: &[[f64; 3]]) -> (f64, f64) {
 fn check_case(case: &str) {
     let c = load(case);
     let mut failures = Vec::new();
-    for device in [Device::Reference, Device::Cpu] {
-        let mut ev = device
-            .backend()
+    for target in targets(case) {
+        let device = target.label();
+        let mut ev = target
+            .device
+            .backend_at(target.precision)
             .unwrap()
             .force_evaluator(&c.system)
             .unwrap();
@@ -119,22 +139,22 @@ fn check_case(case: &str) {
             };
             eprintln!(
                 "{case:<32} {:<9} group {group} {name:<21} E = {e:>18.9} (OpenMM {e_ref:>18.9}) rel err {e_err:.2e}   forces rel RMS err {}",
-                format!("{device:?}"),
+                device,
                 if f_norm > 0.0 { format!("{f_err:.2e}") } else { "(all zero)".into() }
             );
             let e_ok = if *e_ref != 0.0 {
-                e_err <= ENERGY_TOL
+                e_err <= target.energy_tol
             } else {
                 e == 0.0
             };
             let f_ok = if f_norm > 0.0 {
-                f_err <= FORCE_TOL
+                f_err <= target.force_tol
             } else {
                 out.forces.iter().flatten().all(|&v| v == 0.0)
             };
             if !e_ok || !f_ok {
                 failures.push(format!(
-                    "{case} {device:?} group {group} ({name}): energy err {e_err:e}, force err {f_err:e}"
+                    "{case} {device} group {group} ({name}): energy err {e_err:e}, force err {f_err:e}"
                 ));
             }
         }
@@ -145,12 +165,12 @@ fn check_case(case: &str) {
         let (f_err, _) = rel_rms(&out.forces, &c.total_forces);
         eprintln!(
             "{case:<32} {:<9} all groups                      E = {e:>18.9} (OpenMM {:>18.9}) rel err {e_err:.2e}   forces rel RMS err {f_err:.2e}",
-            format!("{device:?}"),
+            device,
             c.total_energy
         );
-        if e_err > ENERGY_TOL || f_err > FORCE_TOL {
+        if e_err > target.energy_tol || f_err > target.force_tol {
             failures.push(format!(
-                "{case} {device:?} total: energy err {e_err:e}, force err {f_err:e}"
+                "{case} {device} total: energy err {e_err:e}, force err {f_err:e}"
             ));
         }
     }

@@ -8,11 +8,16 @@
 //! - [`cpu::CpuBackend`]: the fast, rayon-parallel CPU path (always built).
 //! - [`reference::ReferenceBackend`]: plain, obviously-correct loops in f64
 //!   where it matters; the yardstick the fast paths are tested against.
-//! - CUDA and HIP: selected with the `cuda` / `hip` features (later milestones);
-//!   without them [`Device::Cuda`] / [`Device::Hip`] report
-//!   [`Error::BackendUnavailable`].
+//! - [`gpu::GpuBackend`]: the kernels of `kernels/` over a vendor runtime.
+//!   OpenCL ([`Device::OpenCl`], feature `opencl`) is implemented; CUDA and
+//!   HIP ([`Device::Cuda`], [`Device::Hip`]) report
+//!   [`Error::BackendUnavailable`] until their runtimes land.
+//!
+//! CPU and reference kernels always compute in double precision; a GPU
+//! backend computes its pair math at the [`Precision`] it was opened with.
 
 pub mod cpu;
+pub mod gpu;
 pub mod reference;
 
 pub use crate::analysis::kernels::AnalysisKernels;
@@ -53,6 +58,38 @@ impl<B: HostDynamics> MdKernels for B {
     }
 }
 
+/// Precision of a GPU backend's force kernels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// f32 pair math, f64 positions, fixed-point / f64 accumulation and f64
+    /// integration (OpenMM's `mixed`).
+    #[default]
+    Mixed,
+    /// f64 everywhere.
+    Double,
+}
+
+impl Precision {
+    /// Parse `mixed` or `double`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "mixed" => Ok(Precision::Mixed),
+            "double" => Ok(Precision::Double),
+            _ => Err(Error::InvalidArgument(format!(
+                "unknown precision '{name}' (expected mixed or double)"
+            ))),
+        }
+    }
+
+    /// `mixed` or `double`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Mixed => "mixed",
+            Precision::Double => "double",
+        }
+    }
+}
+
 /// Where kernels run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Device {
@@ -65,20 +102,39 @@ pub enum Device {
     Cuda(usize),
     /// AMD GPU with the given ordinal (feature `hip`).
     Hip(usize),
+    /// OpenCL device with the given ordinal, counted over every platform
+    /// (feature `opencl`).
+    OpenCl(usize),
 }
 
 impl Device {
-    /// The backend implementing this device's kernels.
+    /// The backend implementing this device's kernels, at the default
+    /// [`Precision`] on a GPU.
     pub fn backend(&self) -> Result<Arc<dyn Backend>> {
-        match self {
+        self.backend_at(Precision::default())
+    }
+
+    /// The backend implementing this device's kernels; a GPU backend
+    /// computes at `precision` (the CPU and reference backends ignore it:
+    /// they are double precision).
+    pub fn backend_at(&self, precision: Precision) -> Result<Arc<dyn Backend>> {
+        match *self {
             Device::Cpu => Ok(Arc::new(cpu::CpuBackend)),
             Device::Reference => Ok(Arc::new(reference::ReferenceBackend)),
             Device::Cuda(_) => Err(unavailable("cuda", cfg!(feature = "cuda"))),
             Device::Hip(_) => Err(unavailable("hip", cfg!(feature = "hip"))),
+            #[cfg(feature = "opencl")]
+            Device::OpenCl(n) => Ok(gpu::opencl_backend(n, precision)?),
+            #[cfg(not(feature = "opencl"))]
+            Device::OpenCl(_) => {
+                let _ = precision;
+                Err(unavailable("opencl", false))
+            }
         }
     }
 
-    /// Parse a device name: `cpu`, `reference`, `cuda[:N]`, `hip[:N]`.
+    /// Parse a device name: `cpu`, `reference`, `cuda[:N]`, `hip[:N]`,
+    /// `opencl[:N]`.
     pub fn parse(name: &str) -> Result<Self> {
         let (kind, ordinal) = match name.split_once(':') {
             Some((k, n)) => {
@@ -96,8 +152,9 @@ impl Device {
             "reference" => Ok(Device::Reference),
             "cuda" => Ok(Device::Cuda(ordinal)),
             "hip" => Ok(Device::Hip(ordinal)),
+            "opencl" => Ok(Device::OpenCl(ordinal)),
             _ => Err(Error::InvalidArgument(format!(
-                "unknown device '{name}' (expected cpu, reference, cuda[:N] or hip[:N])"
+                "unknown device '{name}' (expected cpu, reference, cuda[:N], hip[:N] or opencl[:N])"
             ))),
         }
     }

@@ -94,7 +94,7 @@ impl From<&Error> for steermd_status {
             Error::Shape(_) => STEERMD_ERR_SHAPE,
             Error::NonFinite(_) => STEERMD_ERR_NON_FINITE,
             Error::Model(_) => STEERMD_ERR_MODEL,
-            Error::BackendUnavailable { .. } => STEERMD_ERR_BACKEND,
+            Error::BackendUnavailable { .. } | Error::Device { .. } => STEERMD_ERR_BACKEND,
             Error::Unstable { .. } => STEERMD_ERR_UNSTABLE,
         }
     }

@@ -1,0 +1,590 @@
+//! The device force evaluator: every force the CPU backend supports, on the
+//! kernels of `kernels/`, through any [`Runtime`].
+//!
+//! One evaluation: upload positions and box, zero the fixed-point force
+//! array, launch each selected force's kernels, reduce every force's energy
+//! slots in a fixed order, download the partial sums and the forces. Both
+//! the fixed-point force sums and the chunked energy sums are independent
+//! of the launch configuration, so a run is bitwise reproducible on a
+//! device.
+
+use std::sync::Arc;
+
+use super::runtime::{Arg, DeviceVec, Runtime};
+use super::source::Family;
+use super::GpuBackend;
+use crate::error::{Error, Result};
+use crate::forcefield::kernels::check_box_for_cutoff;
+use crate::forcefield::terms::{
+    box_volume, dispersion_coefficient, lj_half_params, reaction_field, GbConstants,
+};
+use crate::forcefield::{
+    BoxVectors, ForceEvaluator, ForceKind, ForceOutput, GbsaObcForce, NonbondedForce, ObcFlavor,
+    System, ONE_4PI_EPS0,
+};
+
+/// Fixed-point units per kJ/mol/nm (`FORCE_SCALE` of kernels/common.h).
+const FORCE_SCALE: f64 = 4294967296.0;
+
+/// `ENERGY_CHUNK` of kernels/reduce.k.
+const ENERGY_CHUNK: usize = 256;
+
+/// A contiguous range of energy slots.
+#[derive(Clone, Copy, Debug)]
+struct Slots {
+    start: usize,
+    count: usize,
+}
+
+/// Hands out energy slots and partial-sum indices as forces are uploaded.
+#[derive(Default)]
+struct SlotPlan {
+    slots: usize,
+    partials: usize,
+}
+
+impl SlotPlan {
+    fn take(&mut self, count: usize) -> (Slots, usize) {
+        let s = Slots {
+            start: self.slots,
+            count,
+        };
+        let p = self.partials;
+        self.slots += count;
+        self.partials += count.div_ceil(ENERGY_CHUNK);
+        (s, p)
+    }
+}
+
+/// A list of bonded-style terms: atom indices and parameters per term.
+struct TermList<R: Runtime> {
+    kernel: &'static str,
+    count: usize,
+    atoms: DeviceVec<R, i32>,
+    params: DeviceVec<R, f64>,
+    periodic: bool,
+    slots: Slots,
+    partial: usize,
+}
+
+struct NonbondedData<R: Runtime> {
+    name: String,
+    force: NonbondedForce,
+    params: DeviceVec<R, f64>,
+    excl_start: DeviceVec<R, i32>,
+    excl: DeviceVec<R, i32>,
+    rows: Slots,
+    rows_partial: usize,
+    exceptions: TermList<R>,
+    dispersion: f64,
+}
+
+struct GbData<R: Runtime> {
+    name: String,
+    force: GbsaObcForce,
+    params: DeviceVec<R, f64>,
+    born: DeviceVec<R, f64>,
+    chain: DeviceVec<R, f64>,
+    de_db: DeviceVec<R, f64>,
+    rows: Slots,
+    rows_partial: usize,
+}
+
+enum DeviceForce<R: Runtime> {
+    Terms(TermList<R>),
+    Nonbonded(Box<NonbondedData<R>>),
+    Gb(Box<GbData<R>>),
+    /// No energy or force (CMMotionRemover acts in the integrator).
+    Nothing,
+}
+
+/// Forces of one system on one device.
+pub struct GpuForces<R: Runtime> {
+    backend: Arc<GpuBackend<R>>,
+    system: System,
+    forces: Vec<DeviceForce<R>>,
+    positions: DeviceVec<R, f64>,
+    box_vectors: DeviceVec<R, f64>,
+    fixed: DeviceVec<R, i64>,
+    energy: DeviceVec<R, f64>,
+    partials: DeviceVec<R, f64>,
+    host_fixed: Vec<i64>,
+    host_partials: Vec<f64>,
+    host_positions: Vec<f64>,
+}
+
+fn index(i: usize) -> i32 {
+    i32::try_from(i).expect("particle indices fit in i32 (checked at upload)")
+}
+
+fn term_list<R: Runtime>(
+    rt: &R,
+    kernel: &'static str,
+    atoms: Vec<i32>,
+    params: Vec<f64>,
+    count: usize,
+    periodic: bool,
+    plan: &mut SlotPlan,
+) -> Result<TermList<R>> {
+    let (slots, partial) = plan.take(count);
+    Ok(TermList {
+        kernel,
+        count,
+        atoms: DeviceVec::from_slice(rt, &atoms)?,
+        params: DeviceVec::from_slice(rt, &params)?,
+        periodic,
+        slots,
+        partial,
+    })
+}
+
+fn nonbonded_data<R: Runtime>(
+    rt: &R,
+    name: &str,
+    nb: &NonbondedForce,
+    plan: &mut SlotPlan,
+) -> Result<NonbondedData<R>> {
+    let n = nb.particles.len();
+    let sqrt_k = ONE_4PI_EPS0.sqrt();
+    let params: Vec<f64> = nb
+        .particles
+        .iter()
+        .flat_map(|p| {
+            let (s, e) = lj_half_params(p.sigma, p.epsilon);
+            [s, e, sqrt_k * p.charge]
+        })
+        .collect();
+    let mut partners = vec![Vec::new(); n];
+    for x in &nb.exceptions {
+        partners[x.i].push(index(x.j));
+        partners[x.j].push(index(x.i));
+    }
+    let mut excl_start = Vec::with_capacity(n + 1);
+    let mut excl = Vec::new();
+    for p in &mut partners {
+        p.sort_unstable();
+        p.dedup();
+        excl_start.push(index(excl.len()));
+        excl.extend_from_slice(p);
+    }
+    excl_start.push(index(excl.len()));
+    let live: Vec<_> = nb
+        .exceptions
+        .iter()
+        .filter(|x| !(x.charge_prod == 0.0 && x.epsilon == 0.0))
+        .collect();
+    let atoms = live.iter().flat_map(|x| [index(x.i), index(x.j)]).collect();
+    let xparams = live
+        .iter()
+        .flat_map(|x| [x.sigma, 4.0 * x.epsilon, ONE_4PI_EPS0 * x.charge_prod])
+        .collect();
+    let (rows, rows_partial) = plan.take(n);
+    let exceptions = term_list(
+        rt,
+        "nonbonded_exceptions",
+        atoms,
+        xparams,
+        live.len(),
+        false,
+        plan,
+    )?;
+    Ok(NonbondedData {
+        name: name.to_string(),
+        force: nb.clone(),
+        params: DeviceVec::from_slice(rt, &params)?,
+        excl_start: DeviceVec::from_slice(rt, &excl_start)?,
+        excl: DeviceVec::from_slice(rt, &excl)?,
+        rows,
+        rows_partial,
+        exceptions,
+        dispersion: dispersion_coefficient(nb),
+    })
+}
+
+fn gb_data<R: Runtime>(
+    rt: &R,
+    name: &str,
+    g: &GbsaObcForce,
+    plan: &mut SlotPlan,
+) -> Result<GbData<R>> {
+    let n = g.particles.len();
+    let params: Vec<f64> = g
+        .particles
+        .iter()
+        .flat_map(|p| {
+            let or = p.radius - g.offset;
+            [p.charge, p.radius, or, or * p.scale, 0.0, 0.0]
+        })
+        .collect();
+    let (rows, rows_partial) = plan.take(n);
+    Ok(GbData {
+        name: name.to_string(),
+        force: g.clone(),
+        params: DeviceVec::from_slice(rt, &params)?,
+        born: DeviceVec::zeroed(rt, n)?,
+        chain: DeviceVec::zeroed(rt, n)?,
+        de_db: DeviceVec::zeroed(rt, n)?,
+        rows,
+        rows_partial,
+    })
+}
+
+fn upload_force<R: Runtime>(
+    rt: &R,
+    name: &str,
+    kind: &ForceKind,
+    plan: &mut SlotPlan,
+) -> Result<DeviceForce<R>> {
+    Ok(match kind {
+        ForceKind::HarmonicBond(b) => DeviceForce::Terms(term_list(
+            rt,
+            "harmonic_bonds",
+            b.bonds
+                .iter()
+                .flat_map(|t| [index(t.i), index(t.j)])
+                .collect(),
+            b.bonds.iter().flat_map(|t| [t.length, t.k]).collect(),
+            b.bonds.len(),
+            b.periodic,
+            plan,
+        )?),
+        ForceKind::HarmonicAngle(a) => DeviceForce::Terms(term_list(
+            rt,
+            "harmonic_angles",
+            a.angles.iter().flat_map(|t| t.ijk.map(index)).collect(),
+            a.angles.iter().flat_map(|t| [t.angle, t.k]).collect(),
+            a.angles.len(),
+            a.periodic,
+            plan,
+        )?),
+        ForceKind::PeriodicTorsion(t) => DeviceForce::Terms(term_list(
+            rt,
+            "periodic_torsions",
+            t.torsions.iter().flat_map(|x| x.ijkl.map(index)).collect(),
+            t.torsions
+                .iter()
+                .flat_map(|x| [f64::from(x.periodicity), x.phase, x.k])
+                .collect(),
+            t.torsions.len(),
+            t.periodic,
+            plan,
+        )?),
+        ForceKind::Nonbonded(nb) => {
+            DeviceForce::Nonbonded(Box::new(nonbonded_data(rt, name, nb, plan)?))
+        }
+        ForceKind::GbsaObc(g) => DeviceForce::Gb(Box::new(gb_data(rt, name, g, plan)?)),
+        ForceKind::CmMotionRemover { .. } => DeviceForce::Nothing,
+    })
+}
+
+/// A 0/1 `int` kernel argument.
+fn int_flag<B>(b: bool) -> Arg<'static, B> {
+    Arg::Int(i32::from(b))
+}
+
+impl<R: Runtime> GpuForces<R> {
+    /// Upload `system` (validated) to the device of `backend`.
+    pub fn new(backend: Arc<GpuBackend<R>>, system: &System) -> Result<Self> {
+        let n = system.n_particles();
+        if i32::try_from(3 * n).is_err() {
+            return Err(Error::InvalidArgument(format!(
+                "{n} particles: the device kernels index atoms with 32-bit integers"
+            )));
+        }
+        let rt = backend.runtime();
+        let mut plan = SlotPlan::default();
+        let forces = system
+            .forces
+            .iter()
+            .map(|f| upload_force(rt, &f.name, &f.kind, &mut plan))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(GpuForces {
+            positions: DeviceVec::zeroed(rt, 3 * n)?,
+            box_vectors: DeviceVec::zeroed(rt, 9)?,
+            fixed: DeviceVec::zeroed(rt, 3 * n)?,
+            energy: DeviceVec::zeroed(rt, plan.slots)?,
+            partials: DeviceVec::zeroed(rt, plan.partials)?,
+            host_fixed: vec![0; 3 * n],
+            host_partials: vec![0.0; plan.partials],
+            host_positions: vec![0.0; 3 * n],
+            forces,
+            system: system.clone(),
+            backend,
+        })
+    }
+
+    fn launch(
+        &self,
+        family: Family,
+        name: &str,
+        items: usize,
+        args: &[Arg<'_, R::Buffer>],
+    ) -> Result<()> {
+        let module = self.backend.module(family)?;
+        self.backend.runtime().launch(&module, name, items, args)
+    }
+
+    fn run_terms(&self, t: &TermList<R>) -> Result<()> {
+        let family = if t.kernel == "nonbonded_exceptions" {
+            Family::Nonbonded
+        } else {
+            Family::Bonded
+        };
+        let mut args = vec![
+            Arg::Int(index(t.count)),
+            t.atoms.arg(),
+            t.params.arg(),
+            self.positions.arg(),
+            self.box_vectors.arg(),
+        ];
+        if family == Family::Bonded {
+            args.push(int_flag(t.periodic));
+        }
+        args.extend([
+            self.fixed.arg(),
+            self.energy.arg(),
+            Arg::Int(index(t.slots.start)),
+        ]);
+        self.launch(family, t.kernel, t.count, &args)
+    }
+
+    fn run_nonbonded(&self, d: &NonbondedData<R>, pbox: Option<&BoxVectors>) -> Result<()> {
+        let nb = &d.force;
+        if let Some(b) = pbox {
+            check_box_for_cutoff(&d.name, b, nb.cutoff)?;
+        }
+        let cutoff = nb.method.has_cutoff();
+        let (krf, crf) = if cutoff {
+            reaction_field(nb.cutoff, nb.reaction_field_dielectric)
+        } else {
+            (0.0, 0.0)
+        };
+        let (switched, sw_start, sw_inv) = match (cutoff, nb.switch_distance) {
+            (true, Some(rs)) => (true, rs, 1.0 / (nb.cutoff - rs)),
+            _ => (false, 0.0, 0.0),
+        };
+        let n = nb.particles.len();
+        self.launch(
+            Family::Nonbonded,
+            "nonbonded_rows",
+            n,
+            &[
+                Arg::Int(index(n)),
+                self.positions.arg(),
+                self.box_vectors.arg(),
+                int_flag(nb.method.is_periodic()),
+                d.params.arg(),
+                d.excl_start.arg(),
+                d.excl.arg(),
+                int_flag(cutoff),
+                Arg::Mixed(nb.cutoff * nb.cutoff),
+                Arg::Mixed(krf),
+                Arg::Mixed(crf),
+                int_flag(switched),
+                Arg::Mixed(sw_start),
+                Arg::Mixed(sw_inv),
+                self.fixed.arg(),
+                self.energy.arg(),
+                Arg::Int(index(d.rows.start)),
+            ],
+        )?;
+        self.run_terms(&d.exceptions)
+    }
+
+    fn run_gb(&self, d: &GbData<R>, pbox: Option<&BoxVectors>) -> Result<()> {
+        let g = &d.force;
+        if let Some(b) = pbox {
+            check_box_for_cutoff(&d.name, b, g.cutoff)?;
+        }
+        let n = g.particles.len();
+        let cutoff = g.method.has_cutoff();
+        let periodic = int_flag(g.method.is_periodic());
+        let engulfed = g.flavor == ObcFlavor::GbsaObcForce;
+        let c = GbConstants::new(g);
+        let rc2 = g.cutoff * g.cutoff;
+        let born_args = [
+            Arg::Int(index(n)),
+            self.positions.arg(),
+            self.box_vectors.arg(),
+            int_flag(g.method.is_periodic()),
+            d.params.arg(),
+            int_flag(cutoff),
+            Arg::Mixed(rc2),
+            int_flag(engulfed),
+            d.born.arg(),
+            d.chain.arg(),
+        ];
+        self.launch(Family::Gbsa, "gb_born_rows", n, &born_args)?;
+        self.launch(
+            Family::Gbsa,
+            "gb_energy_rows",
+            n,
+            &[
+                Arg::Int(index(n)),
+                self.positions.arg(),
+                self.box_vectors.arg(),
+                periodic,
+                d.params.arg(),
+                int_flag(cutoff),
+                Arg::Mixed(rc2),
+                Arg::Mixed(c.k),
+                Arg::Mixed(c.inv_solute),
+                Arg::Mixed(c.inv_solvent),
+                Arg::Mixed(c.kappa),
+                Arg::Mixed(c.shift),
+                Arg::Mixed(4.0 * std::f64::consts::PI * g.surface_area_energy),
+                Arg::Mixed(g.probe_radius),
+                d.born.arg(),
+                d.de_db.arg(),
+                self.fixed.arg(),
+                self.energy.arg(),
+                Arg::Int(index(d.rows.start)),
+            ],
+        )?;
+        self.launch(
+            Family::Gbsa,
+            "gb_chain_rows",
+            n,
+            &[
+                Arg::Int(index(n)),
+                self.positions.arg(),
+                self.box_vectors.arg(),
+                int_flag(g.method.is_periodic()),
+                d.params.arg(),
+                int_flag(cutoff),
+                Arg::Mixed(rc2),
+                int_flag(engulfed),
+                d.born.arg(),
+                d.chain.arg(),
+                d.de_db.arg(),
+                self.fixed.arg(),
+            ],
+        )
+    }
+
+    fn reduce(&self, slots: Slots, partial: usize) -> Result<()> {
+        self.launch(
+            Family::Reduce,
+            "reduce_energy",
+            slots.count.div_ceil(ENERGY_CHUNK),
+            &[
+                Arg::Int(index(slots.start)),
+                Arg::Int(index(slots.count)),
+                self.energy.arg(),
+                Arg::Int(index(partial)),
+                self.partials.arg(),
+            ],
+        )
+    }
+
+    /// Sum of the partials of `count` slots starting at partial `first`.
+    fn partial_sum(&self, slots: Slots, first: usize) -> f64 {
+        self.host_partials[first..first + slots.count.div_ceil(ENERGY_CHUNK)]
+            .iter()
+            .sum()
+    }
+}
+
+impl<R: Runtime> ForceEvaluator for GpuForces<R> {
+    fn compute(
+        &mut self,
+        positions: &[[f64; 3]],
+        box_vectors: Option<&BoxVectors>,
+        groups: u32,
+        out: &mut ForceOutput,
+    ) -> Result<()> {
+        let n = self.system.n_particles();
+        if positions.len() != n {
+            return Err(Error::Shape(format!(
+                "{} positions for a system of {n} particles",
+                positions.len()
+            )));
+        }
+        let selected = |g: u8| groups & (1u32 << g) != 0;
+        let periodic_needed = self.system.forces.iter().any(|f| {
+            selected(f.group)
+                && match &f.kind {
+                    ForceKind::HarmonicBond(b) => b.periodic,
+                    ForceKind::HarmonicAngle(a) => a.periodic,
+                    ForceKind::PeriodicTorsion(t) => t.periodic,
+                    ForceKind::Nonbonded(nb) => nb.method.is_periodic(),
+                    ForceKind::GbsaObc(g) => g.method.is_periodic(),
+                    ForceKind::CmMotionRemover { .. } => false,
+                }
+        });
+        if periodic_needed && box_vectors.is_none() {
+            return Err(Error::InvalidArgument(
+                "a selected force is periodic but no box vectors were given".into(),
+            ));
+        }
+        let rt = self.backend.runtime();
+        for (k, p) in positions.iter().enumerate() {
+            self.host_positions[3 * k..3 * k + 3].copy_from_slice(p);
+        }
+        self.positions.upload(rt, &self.host_positions)?;
+        if let Some(b) = box_vectors {
+            let flat: Vec<f64> = b.iter().flatten().copied().collect();
+            self.box_vectors.upload(rt, &flat)?;
+        }
+        let module = self.backend.module(Family::Reduce)?;
+        rt.launch(
+            &module,
+            "zero_forces",
+            3 * n,
+            &[Arg::Int(index(3 * n)), self.fixed.arg()],
+        )?;
+        for (f, dev) in self.system.forces.iter().zip(&self.forces) {
+            if !selected(f.group) {
+                continue;
+            }
+            match dev {
+                DeviceForce::Terms(t) => {
+                    self.run_terms(t)?;
+                    self.reduce(t.slots, t.partial)?;
+                }
+                DeviceForce::Nonbonded(d) => {
+                    self.run_nonbonded(d, box_vectors)?;
+                    self.reduce(d.rows, d.rows_partial)?;
+                    self.reduce(d.exceptions.slots, d.exceptions.partial)?;
+                }
+                DeviceForce::Gb(d) => {
+                    self.run_gb(d, box_vectors)?;
+                    self.reduce(d.rows, d.rows_partial)?;
+                }
+                DeviceForce::Nothing => {}
+            }
+        }
+        self.fixed.download(rt, &mut self.host_fixed)?;
+        if !self.host_partials.is_empty() {
+            self.partials.download(rt, &mut self.host_partials)?;
+        }
+        out.clear(n);
+        for (k, f) in out.forces.iter_mut().enumerate() {
+            for (c, v) in f.iter_mut().enumerate() {
+                *v = self.host_fixed[3 * k + c] as f64 / FORCE_SCALE;
+            }
+        }
+        for (f, dev) in self.system.forces.iter().zip(&self.forces) {
+            if !selected(f.group) {
+                continue;
+            }
+            let energy = match dev {
+                DeviceForce::Terms(t) => self.partial_sum(t.slots, t.partial),
+                DeviceForce::Nonbonded(d) => {
+                    let mut e = self.partial_sum(d.rows, d.rows_partial)
+                        + self.partial_sum(d.exceptions.slots, d.exceptions.partial);
+                    if d.force.method.is_periodic() {
+                        if let Some(b) = box_vectors {
+                            e += d.dispersion / box_volume(b);
+                        }
+                    }
+                    e
+                }
+                DeviceForce::Gb(d) => self.partial_sum(d.rows, d.rows_partial),
+                DeviceForce::Nothing => 0.0,
+            };
+            out.group_energies[usize::from(f.group)] += energy;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! The GPU backend: the kernel families implemented once over a small
+//! [`Runtime`] trait (compile, allocate, copy, launch, synchronise), which
+//! each vendor runtime implements. Nothing here knows which vendor runs.
+//!
+//! - [`opencl::OpenCl`] (feature `opencl`): any OpenCL 1.2 device with
+//!   fp64 and 64-bit atomics, PoCL on CPUs included.
+//!
+//! What runs on the device today: every force of the CPU backend
+//! ([`forces::GpuForces`]). Molecular dynamics uses the host integrator
+//! ([`crate::integrate::HostContext`]) over those device forces, one
+//! position upload and one force download per step. Contact maps, the
+//! encoders and outlier detection run on the host CPU kernels
+//! ([`host_kernels`]).
+//!
+//! A [`GpuBackend`] is an object per (device ordinal, [`Precision`]): it
+//! holds the device's runtime (context and queue, shared by both
+//! precisions) and the compiled-module cache of its precision.
+
+mod forces;
+mod host_kernels;
+#[cfg(feature = "opencl")]
+pub mod opencl;
+pub mod runtime;
+pub mod source;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use forces::GpuForces;
+pub use runtime::{Arg, DeviceVec, Runtime};
+use source::Family;
+
+use super::{HostDynamics, Precision};
+use crate::error::{Error, Result};
+use crate::forcefield::kernels::check_supported;
+use crate::forcefield::{ForceEvaluator, ForceKernels, System};
+
+/// The kernels of one device at one precision.
+pub struct GpuBackend<R: Runtime> {
+    runtime: Arc<R>,
+    precision: Precision,
+    modules: Mutex<HashMap<Family, Arc<R::Module>>>,
+    this: std::sync::Weak<GpuBackend<R>>,
+}
+
+impl<R: Runtime> GpuBackend<R> {
+    /// A backend on `runtime` computing at `precision`.
+    pub fn new(runtime: Arc<R>, precision: Precision) -> Arc<Self> {
+        Arc::new_cyclic(|this| GpuBackend {
+            runtime,
+            precision,
+            modules: Mutex::new(HashMap::new()),
+            this: this.clone(),
+        })
+    }
+
+    /// The device runtime.
+    pub fn runtime(&self) -> &R {
+        &self.runtime
+    }
+
+    /// The precision of the pair math.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// `family` compiled for this precision (cached).
+    pub fn module(&self, family: Family) -> Result<Arc<R::Module>> {
+        let mut modules = self.modules.lock().map_err(|_| Error::Device {
+            backend: R::NAME,
+            call: "module cache".into(),
+            message: "lock poisoned".into(),
+        })?;
+        if let Some(m) = modules.get(&family) {
+            return Ok(m.clone());
+        }
+        let defines: &[&str] = match self.precision {
+            Precision::Double => &["USE_DOUBLE"],
+            Precision::Mixed => &[],
+        };
+        let source = source::assemble(R::PRELUDE, family);
+        let module = self
+            .runtime
+            .compile(&source, defines)
+            .map_err(|e| match e {
+                Error::Device {
+                    backend,
+                    call,
+                    message,
+                } => Error::Device {
+                    backend,
+                    call: format!("{call} of kernels/{}", family.file()),
+                    message,
+                },
+                other => other,
+            })?;
+        let module = Arc::new(module);
+        modules.insert(family, module.clone());
+        Ok(module)
+    }
+
+    /// Compile every kernel family now (otherwise each compiles on first use).
+    pub fn compile_all(&self) -> Result<()> {
+        for family in Family::ALL {
+            self.module(family)?;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Runtime> ForceKernels for GpuBackend<R> {
+    fn force_evaluator(&self, system: &System) -> Result<Box<dyn ForceEvaluator>> {
+        check_supported(system)?;
+        let this = self.this.upgrade().ok_or_else(|| Error::Device {
+            backend: R::NAME,
+            call: "force_evaluator".into(),
+            message: "backend dropped".into(),
+        })?;
+        Ok(Box::new(GpuForces::new(this, system)?))
+    }
+}
+
+impl<R: Runtime> HostDynamics for GpuBackend<R> {}
+
+impl<R: Runtime> super::Backend for GpuBackend<R> {
+    fn name(&self) -> &'static str {
+        R::NAME
+    }
+}
+
+/// Backends opened so far, per (ordinal, precision), sharing one runtime
+/// per ordinal.
+pub struct Registry<R: Runtime> {
+    runtimes: HashMap<usize, Arc<R>>,
+    backends: HashMap<(usize, Precision), Arc<GpuBackend<R>>>,
+}
+
+impl<R: Runtime> Default for Registry<R> {
+    fn default() -> Self {
+        Registry {
+            runtimes: HashMap::new(),
+            backends: HashMap::new(),
+        }
+    }
+}
+
+impl<R: Runtime> Registry<R> {
+    /// The backend of `ordinal` at `precision`, opening the device with
+    /// `open` the first time.
+    pub fn get(
+        &mut self,
+        ordinal: usize,
+        precision: Precision,
+        open: impl FnOnce(usize) -> Result<R>,
+    ) -> Result<Arc<GpuBackend<R>>> {
+        if let Some(b) = self.backends.get(&(ordinal, precision)) {
+            return Ok(b.clone());
+        }
+        let runtime = match self.runtimes.get(&ordinal) {
+            Some(r) => r.clone(),
+            None => {
+                let r = Arc::new(open(ordinal)?);
+                self.runtimes.insert(ordinal, r.clone());
+                r
+            }
+        };
+        let backend = GpuBackend::new(runtime, precision);
+        self.backends.insert((ordinal, precision), backend.clone());
+        Ok(backend)
+    }
+}
+
+/// The OpenCL backend of device `ordinal` at `precision`.
+#[cfg(feature = "opencl")]
+pub fn opencl_backend(
+    ordinal: usize,
+    precision: Precision,
+) -> Result<Arc<GpuBackend<opencl::OpenCl>>> {
+    static REGISTRY: std::sync::OnceLock<Mutex<Registry<opencl::OpenCl>>> =
+        std::sync::OnceLock::new();
+    let registry = REGISTRY.get_or_init(Default::default);
+    let mut registry = registry.lock().map_err(|_| Error::Device {
+        backend: "opencl",
+        call: "device registry".into(),
+        message: "lock poisoned".into(),
+    })?;
+    registry.get(ordinal, precision, opencl::OpenCl::open)
+}

@@ -1,0 +1,52 @@
+//! The kernel sources of `kernels/`, embedded in the crate: one source per
+//! kernel family, compiled behind a runtime's prelude and `common.h`.
+
+/// Kernel families (one source file each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// `bonded.k`: bonds, angles, torsions.
+    Bonded,
+    /// `nonbonded.k`: LJ + Coulomb pairs and exceptions.
+    Nonbonded,
+    /// `gbsa.k`: OBC2 generalized Born.
+    Gbsa,
+    /// `reduce.k`: fixed-order energy sums.
+    Reduce,
+}
+
+impl Family {
+    /// Every family, in compile order.
+    pub const ALL: [Family; 4] = [
+        Family::Bonded,
+        Family::Nonbonded,
+        Family::Gbsa,
+        Family::Reduce,
+    ];
+
+    fn body(self) -> &'static str {
+        match self {
+            Family::Bonded => include_str!("../../../kernels/bonded.k"),
+            Family::Nonbonded => include_str!("../../../kernels/nonbonded.k"),
+            Family::Gbsa => include_str!("../../../kernels/gbsa.k"),
+            Family::Reduce => include_str!("../../../kernels/reduce.k"),
+        }
+    }
+
+    /// The family's file name in `kernels/`.
+    pub fn file(self) -> &'static str {
+        match self {
+            Family::Bonded => "bonded.k",
+            Family::Nonbonded => "nonbonded.k",
+            Family::Gbsa => "gbsa.k",
+            Family::Reduce => "reduce.k",
+        }
+    }
+}
+
+/// `common.h`, shared by every family.
+pub const COMMON: &str = include_str!("../../../kernels/common.h");
+
+/// The full source of `family` behind `prelude`.
+pub fn assemble(prelude: &str, family: Family) -> String {
+    format!("{prelude}\n{COMMON}\n{}", family.body())
+}
