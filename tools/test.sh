@@ -2,7 +2,8 @@
 # The test command of README.md: installs what the tests need on a fresh
 # Debian machine (gfortran and g++ for the Fortran and C++ examples, cmake for
 # the installed CMake package, libhdf5 for the `hdf5`
-# feature, Open MPI and libclang for bindgen for the `mpi` feature), then
+# feature, Open MPI and libclang for bindgen for the `mpi` feature, PoCL for
+# the `opencl` feature's device tests on this GPU-less machine), then
 # checks formatting,
 # lints and runs the whole test suite. Reference data is committed under
 # tests/data (regenerate by hand with tools/make_reference.py); no Python
@@ -20,7 +21,8 @@ if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
     || ! command -v g++ >/dev/null 2>&1 || ! command -v cmake >/dev/null 2>&1 \
     || ! pkg-config --exists hdf5 2>/dev/null \
     || ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1 \
-    || ! command -v valgrind >/dev/null 2>&1 || ! have_libclang; then
+    || ! command -v valgrind >/dev/null 2>&1 || ! have_libclang \
+    || ! [ -e /etc/OpenCL/vendors/pocl.icd ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     # The LLVM version behind libclang-dev (14 on Debian 12).
@@ -30,12 +32,18 @@ if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
     # libopenmpi-dev brings mpicc and openmpi-bin (mpirun).
     # shellcheck disable=SC2086
     $SUDO apt-get install -y -qq gcc g++ gfortran cmake pkg-config libhdf5-dev libopenmpi-dev valgrind \
-        $clang_pkgs >/dev/null
+        pocl-opencl-icd $clang_pkgs >/dev/null
 fi
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features hdf5 -- -D warnings
+cargo clippy --all-targets --features opencl -- -D warnings
+# Every GPU kernel on OpenCL through PoCL: the force-field parity suite and
+# the device dynamics tests, double and mixed precision. A missing OpenCL
+# device fails here instead of being skipped.
+STEERMD_REQUIRE_DEVICES=opencl cargo test --features opencl --test forcefield_parity \
+    --test gpu_dynamics -- --nocapture 2> >(grep -E 'OpenCl|SKIPPED|panicked' >&2)
 # The C and Fortran example tests link target/debug/libsteermd.a, which
 # `cargo test` alone does not produce.
 cargo build --lib --features hdf5

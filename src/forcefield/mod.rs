@@ -27,7 +27,7 @@ pub use prmtop::{
 pub use system::*;
 pub use xml::{parse_system_xml, read_system_xml};
 
-use crate::backend::Device;
+use crate::backend::{Device, Precision};
 use crate::error::{Error, Result};
 
 /// Check positions (nm) against a system: one per particle, all finite.
@@ -68,9 +68,29 @@ pub fn resolve_box(system: &System, box_vectors: Option<BoxVectors>) -> Result<O
 }
 
 /// Energies (kJ/mol, per group) and forces (kJ/mol/nm) of `system` at
-/// `positions` (nm) for the groups in the bit mask `groups`, on `device`.
+/// `positions` (nm) for the groups in the bit mask `groups`, on `device`
+/// (a GPU at its default precision).
 pub fn compute(
     device: &Device,
+    system: &System,
+    positions: &[[f64; 3]],
+    box_vectors: Option<BoxVectors>,
+    groups: u32,
+) -> Result<ForceOutput> {
+    compute_at(
+        device,
+        Precision::default(),
+        system,
+        positions,
+        box_vectors,
+        groups,
+    )
+}
+
+/// [`compute`] with a GPU backend at `precision`.
+pub fn compute_at(
+    device: &Device,
+    precision: Precision,
     system: &System,
     positions: &[[f64; 3]],
     box_vectors: Option<BoxVectors>,
@@ -79,7 +99,7 @@ pub fn compute(
     system.validate()?;
     check_positions(system, positions)?;
     let b = resolve_box(system, box_vectors)?;
-    let mut evaluator = device.backend()?.force_evaluator(system)?;
+    let mut evaluator = device.backend_at(precision)?.force_evaluator(system)?;
     let mut out = ForceOutput::new(system.n_particles());
     evaluator.compute(positions, b.as_ref(), groups, &mut out)?;
     Ok(out)

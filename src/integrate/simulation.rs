@@ -11,7 +11,7 @@ use super::kernels::MdContext;
 use super::minimize::MinimizeReport;
 use super::reporters::{Reporter, StateView};
 use super::velocities::{kinetic_energy, maxwell_boltzmann, remove_com_velocity, temperature};
-use crate::backend::Device;
+use crate::backend::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::forcefield::{
     check_positions, resolve_box, BoxVectors, ForceEvaluator, ForceOutput, System, MAX_FORCE_GROUPS,
@@ -51,21 +51,26 @@ pub struct SimulationOptions {
     pub seed: u64,
     /// Relative constraint tolerance (OpenMM's default 1e-5).
     pub constraint_tolerance: f64,
-    /// Backend whose force kernels [`Simulation::new`] uses.
+    /// Backend whose kernels [`Simulation::new`] uses.
     pub device: Device,
+    /// Precision of a GPU backend's force kernels (the CPU and reference
+    /// backends are always double precision).
+    pub precision: Precision,
     /// When to declare the simulation unstable.
     pub limits: StabilityLimits,
 }
 
 impl SimulationOptions {
     /// Options with `integrator`, seed 0, constraint tolerance 1e-5, the CPU
-    /// backend and default stability limits.
+    /// backend (mixed precision should a GPU device be chosen) and default
+    /// stability limits.
     pub fn new(integrator: Integrator) -> Self {
         SimulationOptions {
             integrator,
             seed: 0,
             constraint_tolerance: super::DEFAULT_CONSTRAINT_TOLERANCE,
             device: Device::Cpu,
+            precision: Precision::default(),
             limits: StabilityLimits::default(),
         }
     }
@@ -130,7 +135,7 @@ impl Simulation {
         options: SimulationOptions,
     ) -> Result<Simulation> {
         let box_vectors = Self::check_start(&system, &positions, box_vectors, &options)?;
-        let backend = options.device.backend()?;
+        let backend = options.device.backend_at(options.precision)?;
         let context = backend.md_context(&system, positions, box_vectors, &options)?;
         Ok(Self::with_context(system, context, options))
     }

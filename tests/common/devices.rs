@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! The backends a device test runs on: the CPU and reference backends
 //! always, then every GPU backend compiled in whose device this machine
 //! has. A missing device prints that its tests were skipped and why; with

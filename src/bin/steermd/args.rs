@@ -8,9 +8,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "steermd", version, about)]
 pub struct Cli {
-    /// Compute device: cpu, reference, cuda[:N] or hip[:N].
+    /// Compute device: cpu, reference, opencl[:N], cuda[:N] or hip[:N].
     #[arg(long, global = true, default_value = "cpu")]
     pub device: String,
+    /// Precision of GPU force kernels in `simulate` and `energy`: mixed
+    /// (f32 pair math, f64 accumulation and integration) or double. The
+    /// CPU and reference devices are always double precision.
+    #[arg(long, global = true, default_value = "mixed")]
+    pub precision: String,
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
     pub threads: Option<usize>,

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
 
 fn run(cli: args::Cli) -> steermd::Result<()> {
     let device = steermd::Device::parse(&cli.device)?;
+    let precision = steermd::Precision::parse(&cli.precision)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cli.threads.unwrap_or(0))
         .build()
@@ -37,8 +38,8 @@ fn run(cli: args::Cli) -> steermd::Result<()> {
         args::Command::Outliers(a) => commands::outliers(&device, &a),
         args::Command::Rmsd(a) => commands::rmsd(&device, &a),
         args::Command::Agent(a) => agent::run(&device, &a),
-        args::Command::Energy(a) => md::energy(&device, &a),
-        args::Command::Simulate(a) => md::simulate(&device, &a),
+        args::Command::Energy(a) => md::energy(&device, precision, &a),
+        args::Command::Simulate(a) => md::simulate(&device, precision, &a),
         args::Command::Drive(a) => drive::run(&device, &a),
     })
 }

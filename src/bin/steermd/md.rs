@@ -8,7 +8,7 @@ use steermd::integrate::{
     DcdReporter, Integrator, NetcdfReporter, Simulation, SimulationOptions, StateReporter,
 };
 use steermd::io::npy;
-use steermd::{Device, Error, Result};
+use steermd::{Device, Error, Precision, Result};
 
 use crate::args::{
     ConstraintsArg, EnergyArgs, ImplicitSolventArg, NonbondedArg, SimulateArgs, SystemArgs,
@@ -57,13 +57,14 @@ pub fn load(a: &SystemArgs) -> Result<LoadedSystem> {
 
 /// `steermd energy`: one JSON object with the total and per-group potential
 /// energies (kJ/mol); forces (kJ/mol/nm, f64 [atoms, 3]) to `--forces`.
-pub fn energy(device: &Device, a: &EnergyArgs) -> Result<()> {
+pub fn energy(device: &Device, precision: Precision, a: &EnergyArgs) -> Result<()> {
     if let Some(p) = &a.forces {
         npy_output(p)?;
     }
     let loaded = load(&a.input)?;
-    let out = forcefield::compute(
+    let out = forcefield::compute_at(
         device,
+        precision,
         &loaded.system,
         &loaded.positions,
         loaded.box_vectors,
@@ -103,7 +104,7 @@ pub fn energy(device: &Device, a: &EnergyArgs) -> Result<()> {
 /// `--steps`, with a CSV state line on stdout and DCD frames every
 /// `--report` steps, and a checkpoint after every report block. With
 /// `--resume` the run continues from the checkpoint up to the same total.
-pub fn simulate(device: &Device, a: &SimulateArgs) -> Result<()> {
+pub fn simulate(device: &Device, precision: Precision, a: &SimulateArgs) -> Result<()> {
     if a.report == 0 {
         return Err(Error::InvalidArgument(
             "--report must be at least 1 step".into(),
@@ -122,6 +123,7 @@ pub fn simulate(device: &Device, a: &SimulateArgs) -> Result<()> {
     let mut options = SimulationOptions::new(integrator);
     options.seed = a.seed;
     options.device = *device;
+    options.precision = precision;
     let mut sim = Simulation::new(loaded.system, loaded.positions, loaded.box_vectors, options)?;
     match (&a.checkpoint, a.resume) {
         (Some(chk), true) => {
