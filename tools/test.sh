@@ -39,6 +39,17 @@ cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features hdf5 -- -D warnings
 cargo clippy --all-targets --features opencl -- -D warnings
+cargo clippy --all-targets --features cuda -- -D warnings
+# Every kernel compiled by NVRTC for sm_80 and sm_90 at both precisions, no
+# GPU needed: libnvrtc from PyPI's nvidia-cuda-nvrtc-cu12 wheel in a venv.
+nvrtc_venv=target/nvrtc-venv
+if ! [ -x "$nvrtc_venv/bin/python" ]; then
+    python3 -m venv "$nvrtc_venv"
+fi
+"$nvrtc_venv/bin/pip" install -q 'nvidia-cuda-nvrtc-cu12==12.9.86'
+nvrtc_lib=$("$nvrtc_venv/bin/python" -c 'import nvidia.cuda_nvrtc, os; print(os.path.join(nvidia.cuda_nvrtc.__path__[0], "lib"))')
+LD_LIBRARY_PATH="$nvrtc_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" STEERMD_REQUIRE_DEVICES=nvrtc \
+    cargo test --features cuda --test gpu_kernels_compile -- --nocapture
 # Every GPU kernel on OpenCL through PoCL: the force-field parity suite and
 # the device dynamics tests, double and mixed precision. A missing OpenCL
 # device fails here instead of being skipped.

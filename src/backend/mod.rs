@@ -9,9 +9,10 @@
 //! - [`reference::ReferenceBackend`]: plain, obviously-correct loops in f64
 //!   where it matters; the yardstick the fast paths are tested against.
 //! - [`gpu::GpuBackend`]: the kernels of `kernels/` over a vendor runtime.
-//!   OpenCL ([`Device::OpenCl`], feature `opencl`) is implemented; CUDA and
-//!   HIP ([`Device::Cuda`], [`Device::Hip`]) report
-//!   [`Error::BackendUnavailable`] until their runtimes land.
+//!   OpenCL ([`Device::OpenCl`], feature `opencl`) and CUDA
+//!   ([`Device::Cuda`], feature `cuda`) are implemented; HIP
+//!   ([`Device::Hip`]) reports [`Error::BackendUnavailable`] until its
+//!   runtime lands.
 //!
 //! CPU and reference kernels always compute in double precision; a GPU
 //! backend computes its pair math at the [`Precision`] it was opened with.
@@ -121,7 +122,10 @@ impl Device {
         match *self {
             Device::Cpu => Ok(Arc::new(cpu::CpuBackend)),
             Device::Reference => Ok(Arc::new(reference::ReferenceBackend)),
-            Device::Cuda(_) => Err(unavailable("cuda", cfg!(feature = "cuda"))),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(n) => Ok(gpu::cuda_backend(n, precision)?),
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => Err(unavailable("cuda", false)),
             Device::Hip(_) => Err(unavailable("hip", cfg!(feature = "hip"))),
             #[cfg(feature = "opencl")]
             Device::OpenCl(n) => Ok(gpu::opencl_backend(n, precision)?),

@@ -34,37 +34,48 @@ fn required(kind: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The `--device` name of a target.
+pub fn device_arg(device: Device) -> String {
+    match device {
+        Device::OpenCl(n) => format!("opencl:{n}"),
+        Device::Cuda(n) => format!("cuda:{n}"),
+        Device::Hip(n) => format!("hip:{n}"),
+        Device::Cpu => "cpu".into(),
+        Device::Reference => "reference".into(),
+    }
+}
+
 /// GPU targets available here (double and mixed precision each), printing
-/// a skip line for each one compiled out or without a device.
+/// a skip line for each backend compiled out or without a device.
 pub fn gpu_targets(test: &str) -> Vec<Target> {
     let mut out = Vec::new();
-    let device = Device::OpenCl(0);
-    match device.backend_at(Precision::Double) {
-        Ok(_) => {
-            out.push(Target {
-                device,
-                precision: Precision::Double,
-                energy_tol: 1e-9,
-                force_tol: 1e-8,
-            });
-            out.push(Target {
-                device,
-                precision: Precision::Mixed,
-                energy_tol: 1e-5,
-                force_tol: 1e-5,
-            });
-        }
-        Err(e) => {
-            assert!(
-                !required("opencl"),
-                "{test}: STEERMD_REQUIRE_DEVICES names opencl but: {e}"
-            );
-            eprintln!("{test}: SKIPPED on opencl: {e}");
-        }
-    }
-    for (name, d) in [("cuda", Device::Cuda(0)), ("hip", Device::Hip(0))] {
-        if let Err(e) = d.backend() {
-            eprintln!("{test}: SKIPPED on {name}: {e}");
+    for (kind, device) in [
+        ("opencl", Device::OpenCl(0)),
+        ("cuda", Device::Cuda(0)),
+        ("hip", Device::Hip(0)),
+    ] {
+        match device.backend_at(Precision::Double) {
+            Ok(_) => {
+                out.push(Target {
+                    device,
+                    precision: Precision::Double,
+                    energy_tol: 1e-9,
+                    force_tol: 1e-8,
+                });
+                out.push(Target {
+                    device,
+                    precision: Precision::Mixed,
+                    energy_tol: 1e-5,
+                    force_tol: 1e-5,
+                });
+            }
+            Err(e) => {
+                assert!(
+                    !required(kind),
+                    "{test}: STEERMD_REQUIRE_DEVICES names {kind} but: {e}"
+                );
+                eprintln!("{test}: SKIPPED on {kind}: {e}");
+            }
         }
     }
     out

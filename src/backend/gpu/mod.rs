@@ -4,6 +4,8 @@
 //!
 //! - [`opencl::OpenCl`] (feature `opencl`): any OpenCL 1.2 device with
 //!   fp64 and 64-bit atomics, PoCL on CPUs included.
+//! - [`cuda::Cuda`] (feature `cuda`): NVIDIA GPUs, kernels compiled by
+//!   NVRTC at run time.
 //!
 //! What runs on the device today: every force of the CPU backend
 //! ([`forces::GpuForces`]). Molecular dynamics uses the host integrator
@@ -16,6 +18,8 @@
 //! holds the device's runtime (context and queue, shared by both
 //! precisions) and the compiled-module cache of its precision.
 
+#[cfg(feature = "cuda")]
+pub mod cuda;
 mod forces;
 mod host_kernels;
 #[cfg(feature = "opencl")]
@@ -74,10 +78,7 @@ impl<R: Runtime> GpuBackend<R> {
         if let Some(m) = modules.get(&family) {
             return Ok(m.clone());
         }
-        let defines: &[&str] = match self.precision {
-            Precision::Double => &["USE_DOUBLE"],
-            Precision::Mixed => &[],
-        };
+        let defines = precision_defines(self.precision);
         let source = source::assemble(R::PRELUDE, family);
         let module = self
             .runtime
@@ -128,6 +129,14 @@ impl<R: Runtime> super::Backend for GpuBackend<R> {
     }
 }
 
+/// The `-D` definitions of a precision (kernels/common.h).
+pub fn precision_defines(precision: Precision) -> &'static [&'static str] {
+    match precision {
+        Precision::Double => &["USE_DOUBLE"],
+        Precision::Mixed => &[],
+    }
+}
+
 /// Backends opened so far, per (ordinal, precision), sharing one runtime
 /// per ordinal.
 pub struct Registry<R: Runtime> {
@@ -170,6 +179,21 @@ impl<R: Runtime> Registry<R> {
     }
 }
 
+/// Lock a runtime's registry.
+#[cfg(any(feature = "opencl", feature = "cuda"))]
+fn lock<R: Runtime>(
+    registry: &'static std::sync::OnceLock<Mutex<Registry<R>>>,
+) -> Result<std::sync::MutexGuard<'static, Registry<R>>> {
+    registry
+        .get_or_init(Default::default)
+        .lock()
+        .map_err(|_| Error::Device {
+            backend: R::NAME,
+            call: "device registry".into(),
+            message: "lock poisoned".into(),
+        })
+}
+
 /// The OpenCL backend of device `ordinal` at `precision`.
 #[cfg(feature = "opencl")]
 pub fn opencl_backend(
@@ -178,11 +202,12 @@ pub fn opencl_backend(
 ) -> Result<Arc<GpuBackend<opencl::OpenCl>>> {
     static REGISTRY: std::sync::OnceLock<Mutex<Registry<opencl::OpenCl>>> =
         std::sync::OnceLock::new();
-    let registry = REGISTRY.get_or_init(Default::default);
-    let mut registry = registry.lock().map_err(|_| Error::Device {
-        backend: "opencl",
-        call: "device registry".into(),
-        message: "lock poisoned".into(),
-    })?;
-    registry.get(ordinal, precision, opencl::OpenCl::open)
+    lock(&REGISTRY)?.get(ordinal, precision, opencl::OpenCl::open)
+}
+
+/// The CUDA backend of device `ordinal` at `precision`.
+#[cfg(feature = "cuda")]
+pub fn cuda_backend(ordinal: usize, precision: Precision) -> Result<Arc<GpuBackend<cuda::Cuda>>> {
+    static REGISTRY: std::sync::OnceLock<Mutex<Registry<cuda::Cuda>>> = std::sync::OnceLock::new();
+    lock(&REGISTRY)?.get(ordinal, precision, cuda::Cuda::open)
 }
