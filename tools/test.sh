@@ -22,7 +22,8 @@ if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
     || ! pkg-config --exists hdf5 2>/dev/null \
     || ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1 \
     || ! command -v valgrind >/dev/null 2>&1 || ! have_libclang \
-    || ! [ -e /etc/OpenCL/vendors/pocl.icd ]; then
+    || ! [ -e /etc/OpenCL/vendors/pocl.icd ] || ! command -v hipcc >/dev/null 2>&1 \
+    || ! [ -e /usr/include/hip/hip_runtime_api.h ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     # The LLVM version behind libclang-dev (14 on Debian 12).
@@ -32,7 +33,7 @@ if ! command -v gfortran >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
     # libopenmpi-dev brings mpicc and openmpi-bin (mpirun).
     # shellcheck disable=SC2086
     $SUDO apt-get install -y -qq gcc g++ gfortran cmake pkg-config libhdf5-dev libopenmpi-dev valgrind \
-        pocl-opencl-icd $clang_pkgs >/dev/null
+        pocl-opencl-icd hipcc libamdhip64-dev $clang_pkgs >/dev/null
 fi
 
 cargo fmt --check
@@ -40,6 +41,12 @@ cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features hdf5 -- -D warnings
 cargo clippy --all-targets --features opencl -- -D warnings
 cargo clippy --all-targets --features cuda -- -D warnings
+# HIP: build.rs compiles every kernel with hipcc --genco. Debian 12's hipcc
+# (ROCm 5.2, clang 15) knows gfx90a and gfx940 but not gfx942 (ROCm >= 5.7),
+# so CI builds gfx940, the closest CDNA3 target it has, in gfx942's place.
+hip_env=(env HIP_PATH=/usr STEERMD_HIP_ARCHS=gfx90a,gfx940)
+"${hip_env[@]}" cargo clippy --all-targets --features hip -- -D warnings
+"${hip_env[@]}" cargo test --features hip --test gpu_kernels_compile --test gpu_dynamics -- --nocapture
 # Every kernel compiled by NVRTC for sm_80 and sm_90 at both precisions, no
 # GPU needed: libnvrtc from PyPI's nvidia-cuda-nvrtc-cu12 wheel in a venv.
 nvrtc_venv=target/nvrtc-venv

@@ -134,8 +134,9 @@ impl Runtime for Cuda {
         self.context.name().unwrap_or_default()
     }
 
-    fn compile(&self, source: &str, defines: &[&str]) -> Result<CudaKernels> {
-        let ptx = nvrtc_compile(source, defines, self.arch)?;
+    fn compile(&self, family: Family, precision: Precision) -> Result<CudaKernels> {
+        let source = source::assemble(Self::PRELUDE, family);
+        let ptx = nvrtc_compile(&source, super::precision_defines(precision), self.arch)?;
         let module = self
             .context
             .load_module(ptx)

@@ -6,6 +6,8 @@
 //!   fp64 and 64-bit atomics, PoCL on CPUs included.
 //! - [`cuda::Cuda`] (feature `cuda`): NVIDIA GPUs, kernels compiled by
 //!   NVRTC at run time.
+//! - [`hip::Hip`] (feature `hip`): AMD GPUs, kernels built by hipcc into
+//!   code objects at build time.
 //!
 //! What runs on the device today: every force of the CPU backend
 //! ([`forces::GpuForces`]). Molecular dynamics uses the host integrator
@@ -21,6 +23,8 @@
 #[cfg(feature = "cuda")]
 pub mod cuda;
 mod forces;
+#[cfg(feature = "hip")]
+pub mod hip;
 mod host_kernels;
 #[cfg(feature = "opencl")]
 pub mod opencl;
@@ -78,11 +82,9 @@ impl<R: Runtime> GpuBackend<R> {
         if let Some(m) = modules.get(&family) {
             return Ok(m.clone());
         }
-        let defines = precision_defines(self.precision);
-        let source = source::assemble(R::PRELUDE, family);
         let module = self
             .runtime
-            .compile(&source, defines)
+            .compile(family, self.precision)
             .map_err(|e| match e {
                 Error::Device {
                     backend,
@@ -180,7 +182,7 @@ impl<R: Runtime> Registry<R> {
 }
 
 /// Lock a runtime's registry.
-#[cfg(any(feature = "opencl", feature = "cuda"))]
+#[cfg(any(feature = "opencl", feature = "cuda", feature = "hip"))]
 fn lock<R: Runtime>(
     registry: &'static std::sync::OnceLock<Mutex<Registry<R>>>,
 ) -> Result<std::sync::MutexGuard<'static, Registry<R>>> {
@@ -210,4 +212,11 @@ pub fn opencl_backend(
 pub fn cuda_backend(ordinal: usize, precision: Precision) -> Result<Arc<GpuBackend<cuda::Cuda>>> {
     static REGISTRY: std::sync::OnceLock<Mutex<Registry<cuda::Cuda>>> = std::sync::OnceLock::new();
     lock(&REGISTRY)?.get(ordinal, precision, cuda::Cuda::open)
+}
+
+/// The HIP backend of device `ordinal` at `precision`.
+#[cfg(feature = "hip")]
+pub fn hip_backend(ordinal: usize, precision: Precision) -> Result<Arc<GpuBackend<hip::Hip>>> {
+    static REGISTRY: std::sync::OnceLock<Mutex<Registry<hip::Hip>>> = std::sync::OnceLock::new();
+    lock(&REGISTRY)?.get(ordinal, precision, hip::Hip::open)
 }

@@ -16,6 +16,8 @@ use opencl3::program::Program;
 use opencl3::types::{cl_double, cl_int, CL_BLOCKING};
 
 use super::runtime::{Arg, Runtime};
+use super::source::{self, Family};
+use super::{precision_defines, Precision};
 use crate::error::{Error, Result};
 
 /// Work-group size of every launch (results never depend on it).
@@ -101,10 +103,14 @@ impl Runtime for OpenCl {
         self.device.name().unwrap_or_default()
     }
 
-    fn compile(&self, source: &str, defines: &[&str]) -> Result<OpenClModule> {
-        let options: Vec<String> = defines.iter().map(|d| format!("-D{d}")).collect();
+    fn compile(&self, family: Family, precision: Precision) -> Result<OpenClModule> {
+        let source = source::assemble(Self::PRELUDE, family);
+        let options: Vec<String> = precision_defines(precision)
+            .iter()
+            .map(|d| format!("-D{d}"))
+            .collect();
         let program =
-            Program::create_and_build_from_source(&self.context, source, &options.join(" "))
+            Program::create_and_build_from_source(&self.context, &source, &options.join(" "))
                 .map_err(|log| device_error("clBuildProgram", log))?;
         Ok(OpenClModule {
             program,

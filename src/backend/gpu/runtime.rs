@@ -2,6 +2,8 @@
 //! copy, launch, synchronise. Everything above it ([`super::GpuBackend`] and
 //! its kernels) is written once against this trait.
 
+use super::source::Family;
+use super::Precision;
 use crate::error::Result;
 
 /// One kernel argument.
@@ -31,9 +33,11 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     /// Human-readable device name.
     fn device_name(&self) -> String;
 
-    /// Compile `source` (prelude included) with the `-D` definitions
-    /// `defines` (`NAME` or `NAME=VALUE`).
-    fn compile(&self, source: &str, defines: &[&str]) -> Result<Self::Module>;
+    /// Kernel family `family` at `precision`, ready to launch: compiled now
+    /// from [`super::source::assemble`] with [`super::precision_defines`]
+    /// (OpenCL, NVRTC), or the code object built ahead of time for this
+    /// device's architecture (HIP).
+    fn compile(&self, family: Family, precision: Precision) -> Result<Self::Module>;
 
     /// `bytes` bytes of device memory.
     fn alloc(&self, bytes: usize) -> Result<Self::Buffer>;
