@@ -316,6 +316,11 @@ fn configuration_errors_are_caught_before_any_work() {
     let e = parse(&base.replace("iteration_steps = 100", "iteration_steps = 120")).unwrap_err();
     assert!(e.to_string().contains("not a multiple"), "{e}");
 
+    let e = parse(&base.replace("seed = 11", "seed = 11\ndevice = \"tpu\"")).unwrap_err();
+    assert!(e.to_string().contains("md.device"), "{e}");
+    let e = parse(&base.replace("seed = 11", "seed = 11\nprecision = \"single\"")).unwrap_err();
+    assert!(e.to_string().contains("md.precision"), "{e}");
+
     let e = parse(&base.replace("method = \"lof\"", "method = \"isolation-forest\"")).unwrap_err();
     assert!(e.to_string().contains("agent.method"), "{e}");
 

@@ -23,6 +23,8 @@ use steermd::Device;
 
 #[path = "common/devices.rs"]
 mod devices;
+#[path = "drive_support/mod.rs"]
+mod drive_support;
 use devices::Target;
 
 fn villin() -> (System, Vec<[f64; 3]>) {
@@ -151,5 +153,40 @@ fn simulate_command_runs_on_the_device() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let frames = steermd::io::dcd::read_dcd(&traj).unwrap().n_frames();
         assert_eq!(frames, 2, "{}", t.label());
+    }
+}
+
+/// A one-iteration steered campaign whose MD runs on the device
+/// (`[md] device`, `precision`): it completes and writes its outputs, with
+/// as many frames and restarts as the same campaign on the CPU.
+#[test]
+fn campaign_md_runs_on_the_device() {
+    use steermd::drive::{run_campaign, DriveConfig, Silent, SingleProcess};
+    for t in devices::gpu_targets("campaign_md_runs_on_the_device") {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = |name: &str, md_device: &str| {
+            let out = tmp.path().join(name);
+            let text = drive_support::small_config(&out, 1, "steered", "").replace(
+                "seed = 11",
+                &format!(
+                    "seed = 11\ndevice = \"{md_device}\"\nprecision = \"{}\"",
+                    t.precision.name()
+                ),
+            );
+            let cfg = DriveConfig::from_file(&drive_support::write_config(&out, &text)).unwrap();
+            run_campaign(&cfg, &SingleProcess, &Device::Cpu, false, &Silent).unwrap();
+            drive_support::iteration(&out, 0)
+        };
+        let (gpu_ids, gpu_latents, _, gpu_restarts) = run("gpu", &devices::device_arg(t.device));
+        let (cpu_ids, cpu_latents, _, cpu_restarts) = run("cpu", "cpu");
+        assert_eq!(gpu_ids.len(), cpu_ids.len(), "{}", t.label());
+        assert_eq!(gpu_latents.len(), cpu_latents.len(), "{}", t.label());
+        let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+        assert_eq!(count(&gpu_restarts), count(&cpu_restarts), "{}", t.label());
+        eprintln!(
+            "{}: campaign iteration 0 done, {} frames",
+            t.label(),
+            gpu_ids.len()
+        );
     }
 }

@@ -139,6 +139,49 @@ impl Device {
         }
     }
 
+    /// Devices of this kind on this machine (1 for `cpu` and `reference`;
+    /// 0 for a GPU kind compiled out or without a driver).
+    pub fn count_of_kind(&self) -> usize {
+        match self {
+            Device::Cpu | Device::Reference => 1,
+            #[cfg(feature = "opencl")]
+            Device::OpenCl(_) => gpu::opencl::device_count(),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => gpu::cuda::device_count(),
+            #[cfg(feature = "hip")]
+            Device::Hip(_) => gpu::hip::device_count(),
+            #[allow(unreachable_patterns)]
+            _ => 0,
+        }
+    }
+
+    /// The device `name` names for a process that is number `local_rank`
+    /// among the ranks of its node: an explicit ordinal (`cuda:1`) is
+    /// taken as given; a GPU kind without one (`cuda`) takes device
+    /// `local_rank mod count`, so ranks spread over a node's GPUs.
+    pub fn for_local_rank(name: &str, local_rank: usize) -> Result<Self> {
+        let device = Self::parse(name)?;
+        if name.contains(':') || matches!(device, Device::Cpu | Device::Reference) {
+            return Ok(device);
+        }
+        let count = device.count_of_kind();
+        if count == 0 {
+            // Opening it reports why (compiled out, no driver, no device).
+            device.backend()?;
+            return Err(Error::BackendUnavailable {
+                backend: "gpu",
+                reason: format!("no {name} device on this machine"),
+            });
+        }
+        let ordinal = local_rank % count;
+        Ok(match device {
+            Device::Cuda(_) => Device::Cuda(ordinal),
+            Device::Hip(_) => Device::Hip(ordinal),
+            Device::OpenCl(_) => Device::OpenCl(ordinal),
+            other => other,
+        })
+    }
+
     /// Parse a device name: `cpu`, `reference`, `cuda[:N]`, `hip[:N]`,
     /// `opencl[:N]`.
     pub fn parse(name: &str) -> Result<Self> {
@@ -185,6 +228,37 @@ mod tests {
         assert_eq!(Device::parse("cuda:1").unwrap(), Device::Cuda(1));
         assert!(Device::parse("tpu").is_err());
         assert!(Device::parse("cuda:x").is_err());
+    }
+
+    #[test]
+    fn ranks_spread_over_a_nodes_devices() {
+        assert_eq!(Device::for_local_rank("cpu", 3).unwrap(), Device::Cpu);
+        assert_eq!(
+            Device::for_local_rank("cuda:1", 3).unwrap(),
+            Device::Cuda(1),
+            "an explicit ordinal is kept"
+        );
+        assert!(Device::for_local_rank("tpu", 0).is_err());
+        let opencl = Device::OpenCl(0).count_of_kind();
+        if opencl > 0 {
+            for rank in 0..4 {
+                assert_eq!(
+                    Device::for_local_rank("opencl", rank).unwrap(),
+                    Device::OpenCl(rank % opencl)
+                );
+            }
+        } else {
+            let err = Device::for_local_rank("opencl", 0).unwrap_err();
+            assert!(err.to_string().contains("opencl"), "{err}");
+        }
+    }
+
+    #[test]
+    fn precisions_parse() {
+        assert_eq!(Precision::parse("mixed").unwrap(), Precision::Mixed);
+        assert_eq!(Precision::parse("double").unwrap(), Precision::Double);
+        assert!(Precision::parse("single").is_err());
+        assert_eq!(Precision::default(), Precision::Mixed);
     }
 
     #[cfg(not(feature = "cuda"))]

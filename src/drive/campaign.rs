@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::backend::Device;
 use crate::drive::checkpoint::{self, CampaignState};
-use crate::drive::comm::Communicator;
+use crate::drive::comm::{local_rank, Communicator};
 use crate::drive::config::DriveConfig;
 use crate::drive::ensemble::{run_iteration, share, FrameRecord, Inputs, Member, MemberMd};
 use crate::drive::output;
@@ -102,6 +102,7 @@ impl<'a> Campaign<'a> {
             None => None,
         };
         let mine = share(m, rank, ranks);
+        let md_device = cfg.md.device_for(*device, local_rank(comm))?;
         let mut steering = Steering::with_analyzer(
             CommRef::Borrowed(comm),
             &SteeringConfig::from_campaign(cfg),
@@ -121,7 +122,7 @@ impl<'a> Campaign<'a> {
             Some((dir, saved)) => {
                 let mut window = Vec::new();
                 for sim in mine {
-                    let mut member = inputs.new_member_unprepared(cfg, device, sim)?;
+                    let mut member = inputs.new_member_unprepared(cfg, &md_device, sim)?;
                     member
                         .sim
                         .load_checkpoint(checkpoint::sim_path(&dir, sim))?;
@@ -134,7 +135,7 @@ impl<'a> Campaign<'a> {
             None => {
                 start_fresh(cfg, comm)?;
                 for sim in mine {
-                    members.push(inputs.new_member(cfg, device, sim)?);
+                    members.push(inputs.new_member(cfg, &md_device, sim)?);
                 }
                 CampaignState {
                     fingerprint: cfg.fingerprint(),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Device;
 use crate::error::{Error, Result};
 use crate::outliers::AdaptiveDbscanOptions;
 
@@ -104,6 +105,36 @@ pub struct MdSection {
     /// Campaign seed (thermostat noise, velocities, restart choices).
     #[serde(default)]
     pub seed: u64,
+    /// Device of the MD (`cpu`, `reference`, `opencl[:N]`, `cuda[:N]`,
+    /// `hip[:N]`); without an ordinal each rank takes GPU
+    /// `local_rank mod gpus_per_node`. Default: the command's `--device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// Precision of GPU force kernels, `mixed` (default) or `double`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
+}
+
+impl MdSection {
+    /// The precision of the MD's GPU force kernels.
+    pub fn precision(&self) -> Result<crate::backend::Precision> {
+        self.precision
+            .as_deref()
+            .map_or(Ok(Default::default()), |p| {
+                crate::backend::Precision::parse(p)
+                    .map_err(|e| Error::InvalidArgument(format!("config: md.precision: {e}")))
+            })
+    }
+
+    /// The MD device of a rank that is number `local_rank` on its node;
+    /// `fallback` (the command's device) when `md.device` is not set.
+    pub fn device_for(&self, fallback: Device, local_rank: usize) -> Result<Device> {
+        match &self.device {
+            None => Ok(fallback),
+            Some(name) => Device::for_local_rank(name, local_rank)
+                .map_err(|e| Error::InvalidArgument(format!("config: md.device: {e}"))),
+        }
+    }
 }
 
 /// The ensemble.
@@ -502,6 +533,11 @@ impl DriveConfig {
             }
         }
         let md = &self.md;
+        md.precision()?;
+        if let Some(d) = &md.device {
+            Device::parse(d)
+                .map_err(|e| Error::InvalidArgument(format!("config: md.device: {e}")))?;
+        }
         let positive = |x: f64| x.is_finite() && x > 0.0;
         if !positive(md.dt) {
             return bad(format!("md.dt = {} ps must be finite and > 0", md.dt));
@@ -576,6 +612,8 @@ impl DriveConfig {
     pub fn fingerprint(&self) -> u64 {
         let mut c = self.clone();
         c.md.iterations = 0;
+        // The same campaign may resume on another node's device.
+        c.md.device = None;
         c.fault_injection = FaultInjection::default();
         let text = serde_json::to_string(&c).unwrap_or_default();
         crate::drive::seeds::fnv1a(text.as_bytes())

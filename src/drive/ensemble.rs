@@ -175,6 +175,7 @@ impl Inputs {
         });
         options.seed = derive(md.seed, Stream::Noise, 0, sim as u64);
         options.device = *device;
+        options.precision = md.precision()?;
         let s = Simulation::new(
             self.system.clone(),
             self.start_of(sim).to_vec(),

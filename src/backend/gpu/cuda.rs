@@ -93,6 +93,14 @@ pub fn compile_check(arch: &'static str, precision: Precision) -> Result<Vec<(Fa
         .collect()
 }
 
+/// Number of CUDA devices (0 without a driver).
+pub fn device_count() -> usize {
+    if !driver_present() {
+        return 0;
+    }
+    CudaContext::device_count().map_or(0, |n| n.max(0) as usize)
+}
+
 impl Cuda {
     /// Open device `ordinal`.
     pub fn open(ordinal: usize) -> Result<Cuda> {

@@ -93,6 +93,21 @@ fn check(call: &str, status: sys::hipError_t) -> Result<()> {
     })
 }
 
+/// Number of HIP devices (0 without a driver).
+pub fn device_count() -> usize {
+    let mut count = 0;
+    // SAFETY: plain runtime calls with a valid out-pointer.
+    let ok = unsafe {
+        sys::hipInit(0) == sys::hipError_t::hipSuccess
+            && sys::hipGetDeviceCount(&mut count) == sys::hipError_t::hipSuccess
+    };
+    if ok {
+        count.max(0) as usize
+    } else {
+        0
+    }
+}
+
 impl Hip {
     /// Open device `ordinal`.
     pub fn open(ordinal: usize) -> Result<Hip> {

@@ -47,6 +47,11 @@ fn device_error(call: &str, message: impl std::fmt::Display) -> Error {
 /// The extensions the kernels need.
 const REQUIRED_EXTENSIONS: [&str; 2] = ["cl_khr_fp64", "cl_khr_int64_base_atomics"];
 
+/// Number of OpenCL devices over every platform (0 without a driver).
+pub fn device_count() -> usize {
+    get_all_devices(CL_DEVICE_TYPE_ALL).map_or(0, |ids| ids.len())
+}
+
 impl OpenCl {
     /// Open device `ordinal` (counting every device of every platform).
     pub fn open(ordinal: usize) -> Result<OpenCl> {

@@ -34,6 +34,25 @@ pub trait Communicator {
     fn abort(&self, message: &str) -> !;
 }
 
+/// The environment variables in which MPI launchers (Open MPI, MPICH,
+/// MVAPICH, Slurm) give a process its rank among the ranks of its node.
+const LOCAL_RANK_VARIABLES: [&str; 4] = [
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "MPI_LOCALRANKID",
+    "MV2_COMM_WORLD_LOCAL_RANK",
+    "SLURM_LOCALID",
+];
+
+/// This process's rank among the ranks on its node, from the launcher's
+/// environment ([`LOCAL_RANK_VARIABLES`]); without one, the rank in `comm`
+/// (every rank taken to share one node).
+pub fn local_rank(comm: &dyn Communicator) -> usize {
+    LOCAL_RANK_VARIABLES
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
+        .unwrap_or_else(|| comm.rank())
+}
+
 /// The one-process "communicator": rank 0 of 1, collectives are copies.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SingleProcess;
