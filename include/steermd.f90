@@ -44,6 +44,17 @@ module steermd
   integer(c_int), parameter :: STEERMD_SEED_VELOCITIES = 2
   integer(c_int), parameter :: STEERMD_SEED_VELOCITY_COIN = 3
   integer(c_int), parameter :: STEERMD_SEED_STATES = 4
+  !> Compute devices, steermd_device_kind (steermd_integrator_options%device_kind).
+  integer(c_int), parameter :: STEERMD_DEVICE_CPU = 0
+  integer(c_int), parameter :: STEERMD_DEVICE_REFERENCE = 1
+  integer(c_int), parameter :: STEERMD_DEVICE_OPENCL = 2
+  integer(c_int), parameter :: STEERMD_DEVICE_CUDA = 3
+  integer(c_int), parameter :: STEERMD_DEVICE_HIP = 4
+  !> GPU precision, steermd_precision (steermd_integrator_options%precision).
+  integer(c_int), parameter :: STEERMD_PRECISION_MIXED = 0
+  integer(c_int), parameter :: STEERMD_PRECISION_DOUBLE = 1
+  !> steermd_device_ordinal: device_ordinal = local rank mod GPUs per node.
+  integer(c_int), parameter :: STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK = -1
 
   !> How a simulation integrates: fill with
   !> steermd_integrator_options_default(opts, c_sizeof(opts)).
@@ -55,6 +66,9 @@ module steermd
     real(c_double) :: friction_per_ps       ! friction, 1/ps
     integer(c_int64_t) :: seed              ! Langevin noise seed
     real(c_double) :: constraint_tolerance  ! relative constraint tolerance
+    integer(c_int) :: device_kind           ! a STEERMD_DEVICE_* kind
+    integer(c_int) :: device_ordinal        ! GPU ordinal, or STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK
+    integer(c_int) :: precision             ! STEERMD_PRECISION_MIXED or _DOUBLE (GPU devices)
   end type
 
   !> How a system is built from a prmtop: fill with

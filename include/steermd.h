@@ -156,6 +156,59 @@ typedef enum steermd_seed_stream {
 } steermd_seed_stream;
 
 /*
+ Compute device of a simulation (`steermd_integrator_options.device_kind`).
+ */
+typedef enum steermd_device_kind {
+  /*
+   Rayon-parallel CPU kernels, f64.
+   */
+  STEERMD_DEVICE_CPU = 0,
+  /*
+   Single-threaded reference kernels, f64.
+   */
+  STEERMD_DEVICE_REFERENCE = 1,
+  /*
+   An OpenCL device (library built with the `opencl` feature).
+   */
+  STEERMD_DEVICE_OPENCL = 2,
+  /*
+   An NVIDIA GPU (library built with the `cuda` feature).
+   */
+  STEERMD_DEVICE_CUDA = 3,
+  /*
+   An AMD GPU (library built with the `hip` feature).
+   */
+  STEERMD_DEVICE_HIP = 4,
+} steermd_device_kind;
+
+/*
+ Precision of GPU force kernels (`steermd_integrator_options.precision`).
+ */
+typedef enum steermd_precision {
+  /*
+   f32 pair math, f64 positions, accumulation and integration.
+   */
+  STEERMD_PRECISION_MIXED = 0,
+  /*
+   f64 throughout.
+   */
+  STEERMD_PRECISION_DOUBLE = 1,
+} steermd_precision;
+
+/*
+ Special values of `steermd_integrator_options.device_ordinal` (any
+ value >= 0 names that device).
+ */
+typedef enum steermd_device_ordinal {
+  /*
+   GPU `local_rank mod gpus_per_node`, the local rank from the MPI
+   launcher's environment (Open MPI, MPICH, MVAPICH, Slurm), 0 without
+   one.
+   */
+  STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK = -1,
+} steermd_device_ordinal;
+
+/*
  A loaded encoder (weights + configuration).
  */
 typedef struct steermd_encoder steermd_encoder;
@@ -213,6 +266,21 @@ typedef struct steermd_integrator_options {
    Relative constraint tolerance (default 1e-5).
    */
   double constraint_tolerance;
+  /*
+   A `steermd_device_kind` (default `STEERMD_DEVICE_CPU`). Added in
+   the second sized version; an older caller's struct gets the default.
+   */
+  int32_t device_kind;
+  /*
+   Device ordinal of a GPU kind, or `STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK`
+   (default 0).
+   */
+  int32_t device_ordinal;
+  /*
+   A `steermd_precision` for GPU devices (default
+   `STEERMD_PRECISION_MIXED`; CPU devices are always f64).
+   */
+  int32_t precision;
 } steermd_integrator_options;
 
 /*
@@ -538,7 +606,7 @@ enum steermd_status steermd_dbscan(const float *points,
 
 /*
  Write the default integrator options (Langevin, 2 fs, 300 K, 1/ps, seed
- 1, tolerance 1e-5) to `*out`, a struct of `struct_size` bytes (pass
+ 1, tolerance 1e-5, CPU device, mixed precision on GPUs) to `*out`, a struct of `struct_size` bytes (pass
  `sizeof *out`); `out->struct_size` is set to it.
 
  # Safety

@@ -125,9 +125,10 @@ fn a_short_struct_is_refused_and_left_untouched() {
     let st = unsafe { steermd_prmtop_options_default(p.as_mut_ptr(), 0) };
     assert_eq!(st, STEERMD_ERR_INVALID_ARGUMENT);
 
-    // The creation functions refuse a struct_size below the known struct.
+    // The creation functions refuse a struct_size below the first sized
+    // version of the struct (the fields before the device fields).
     let mut o = integrator_defaults();
-    o.struct_size = size - 8;
+    o.struct_size = std::mem::offset_of!(steermd_integrator_options, device_kind) - 8;
     assert_eq!(xml_run(&o), (STEERMD_ERR_INVALID_ARGUMENT, None));
     assert!(
         last_error().contains("steermd_integrator_options.struct_size"),
@@ -171,6 +172,70 @@ fn a_longer_struct_is_read_up_to_the_known_fields() {
     let (st, e_exact) = xml_run(&exact);
     assert_eq!(st, STEERMD_OK, "{}", last_error());
     assert_eq!(xml_run(&later.known), (STEERMD_OK, e_exact));
+}
+
+/// A caller compiled against the first sized header, whose struct ends
+/// before the device fields: what follows its struct is not read, and the
+/// simulation runs on the default CPU device.
+#[test]
+fn a_first_version_struct_gets_the_default_device() {
+    let exact = integrator_defaults();
+    let (st, e_exact) = xml_run(&exact);
+    assert_eq!(st, STEERMD_OK, "{}", last_error());
+    let mut old = integrator_defaults();
+    old.struct_size = std::mem::offset_of!(steermd_integrator_options, device_kind);
+    old.device_kind = 999; // beyond the caller's struct: must not be read
+    old.precision = 999;
+    assert_eq!(xml_run(&old), (STEERMD_OK, e_exact));
+}
+
+#[test]
+fn device_selectors_are_checked() {
+    let mut o = integrator_defaults();
+    assert_eq!(
+        o.device_kind,
+        steermd_device_kind::STEERMD_DEVICE_CPU as i32
+    );
+    assert_eq!(
+        o.precision,
+        steermd_precision::STEERMD_PRECISION_MIXED as i32
+    );
+    o.device_kind = steermd_device_kind::STEERMD_DEVICE_HIP as i32 + 1;
+    assert_eq!(xml_run(&o), (STEERMD_ERR_INVALID_ARGUMENT, None));
+    assert!(
+        last_error().contains("steermd_device_kind"),
+        "{}",
+        last_error()
+    );
+    let mut o = integrator_defaults();
+    o.precision = 7;
+    assert_eq!(xml_run(&o), (STEERMD_ERR_INVALID_ARGUMENT, None));
+    assert!(
+        last_error().contains("steermd_precision"),
+        "{}",
+        last_error()
+    );
+    let mut o = integrator_defaults();
+    o.device_kind = steermd_device_kind::STEERMD_DEVICE_CUDA as i32;
+    o.device_ordinal = -2;
+    assert_eq!(xml_run(&o), (STEERMD_ERR_INVALID_ARGUMENT, None));
+    assert!(last_error().contains("device_ordinal"), "{}", last_error());
+    // A device kind this build or machine lacks: one clear error.
+    o.device_ordinal = 0;
+    let (st, _) = xml_run(&o);
+    if st != STEERMD_OK {
+        assert_eq!(st, STEERMD_ERR_BACKEND);
+        assert!(last_error().contains("cuda"), "{}", last_error());
+    }
+    // The reference device gives the CPU's trajectory to rounding.
+    let cpu = xml_run(&integrator_defaults()).1.unwrap();
+    let mut r = integrator_defaults();
+    r.device_kind = steermd_device_kind::STEERMD_DEVICE_REFERENCE as i32;
+    let reference = xml_run(&r).1.unwrap();
+    assert!(
+        ((reference - cpu) / cpu).abs() < 1e-9,
+        "{reference} vs {cpu}"
+    );
 }
 
 /// A change to prmtop options.

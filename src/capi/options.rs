@@ -14,7 +14,7 @@ use std::mem::size_of;
 use std::ptr;
 
 use super::status::{guard, null, steermd_status, CError};
-use crate::backend::Device;
+use crate::backend::{Device, Precision};
 use crate::error::Error;
 use crate::forcefield::prmtop::{Constraints, ImplicitSolvent, PrmtopOptions};
 use crate::forcefield::NonbondedMethod;
@@ -64,6 +64,43 @@ pub enum steermd_implicit_solvent {
     STEERMD_IMPLICIT_SOLVENT_OBC2 = 1,
 }
 
+/// Compute device of a simulation (`steermd_integrator_options.device_kind`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum steermd_device_kind {
+    /// Rayon-parallel CPU kernels, f64.
+    STEERMD_DEVICE_CPU = 0,
+    /// Single-threaded reference kernels, f64.
+    STEERMD_DEVICE_REFERENCE = 1,
+    /// An OpenCL device (library built with the `opencl` feature).
+    STEERMD_DEVICE_OPENCL = 2,
+    /// An NVIDIA GPU (library built with the `cuda` feature).
+    STEERMD_DEVICE_CUDA = 3,
+    /// An AMD GPU (library built with the `hip` feature).
+    STEERMD_DEVICE_HIP = 4,
+}
+
+/// Precision of GPU force kernels (`steermd_integrator_options.precision`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum steermd_precision {
+    /// f32 pair math, f64 positions, accumulation and integration.
+    STEERMD_PRECISION_MIXED = 0,
+    /// f64 throughout.
+    STEERMD_PRECISION_DOUBLE = 1,
+}
+
+/// Special values of `steermd_integrator_options.device_ordinal` (any
+/// value >= 0 names that device).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum steermd_device_ordinal {
+    /// GPU `local_rank mod gpus_per_node`, the local rank from the MPI
+    /// launcher's environment (Open MPI, MPICH, MVAPICH, Slurm), 0 without
+    /// one.
+    STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK = -1,
+}
+
 /// How a simulation integrates; fill with `steermd_integrator_options_default`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +120,15 @@ pub struct steermd_integrator_options {
     pub seed: u64,
     /// Relative constraint tolerance (default 1e-5).
     pub constraint_tolerance: f64,
+    /// A `steermd_device_kind` (default `STEERMD_DEVICE_CPU`). Added in
+    /// the second sized version; an older caller's struct gets the default.
+    pub device_kind: i32,
+    /// Device ordinal of a GPU kind, or `STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK`
+    /// (default 0).
+    pub device_ordinal: i32,
+    /// A `steermd_precision` for GPU devices (default
+    /// `STEERMD_PRECISION_MIXED`; CPU devices are always f64).
+    pub precision: i32,
 }
 
 /// Options for building a system from a prmtop (OpenMM's `createSystem`
@@ -104,8 +150,10 @@ pub struct steermd_prmtop_options {
 }
 
 /// The smallest `struct_size` accepted: the size of the first sized version
-/// of each struct (ABI 2). Later versions append fields and keep these.
-pub(crate) const INTEGRATOR_OPTIONS_MIN_SIZE: usize = size_of::<steermd_integrator_options>();
+/// of each struct (ABI 2). Later versions append fields and keep these; the
+/// integrator options' second version appended the device fields.
+pub(crate) const INTEGRATOR_OPTIONS_MIN_SIZE: usize =
+    std::mem::offset_of!(steermd_integrator_options, device_kind);
 /// See [`INTEGRATOR_OPTIONS_MIN_SIZE`].
 pub(crate) const PRMTOP_OPTIONS_MIN_SIZE: usize = size_of::<steermd_prmtop_options>();
 
@@ -146,23 +194,63 @@ fn too_small(name: &str, got: usize, min: usize) -> CError {
 }
 
 /// Read a caller's option struct: its `struct_size` first, then the fields
-/// this library knows (a larger struct's extra fields are ignored).
+/// both sides know. A smaller (older) struct keeps `defaults` for the
+/// fields it lacks; a larger (newer) struct's extra fields are ignored.
 ///
 /// # Safety
 /// `p` non-NULL and valid for `struct_size` bytes of reads, its first field
-/// a `size_t struct_size`.
-pub(crate) unsafe fn read_sized<T: Copy>(p: *const T, name: &str, min: usize) -> Result<T, CError> {
+/// a `size_t struct_size`; `T` a `repr(C)` struct of plain fields.
+pub(crate) unsafe fn read_sized<T: Copy>(
+    p: *const T,
+    name: &str,
+    min: usize,
+    defaults: T,
+) -> Result<T, CError> {
     // SAFETY: every option struct begins with a `usize` (caller contract).
     let size = unsafe { p.cast::<usize>().read() };
     if size < min {
         return Err(too_small(name, size, min));
     }
-    // SAFETY: `size >= min == size_of::<T>()`, so `p` is valid for a `T` read.
-    Ok(unsafe { p.read() })
+    let mut value = defaults;
+    let n = size.min(size_of::<T>());
+    // SAFETY: `p` is valid for `size >= n` bytes of reads, `value` for
+    // `size_of::<T>() >= n` bytes of writes; they do not overlap. Every
+    // field is a plain integer or float, so any bytes are a valid value.
+    unsafe {
+        ptr::copy_nonoverlapping(p.cast::<u8>(), (&mut value as *mut T).cast::<u8>(), n);
+    }
+    Ok(value)
+}
+
+/// The default integrator options (`struct_size` 0).
+pub(crate) fn integrator_defaults() -> steermd_integrator_options {
+    steermd_integrator_options {
+        struct_size: 0,
+        kind: steermd_integrator_kind::STEERMD_LANGEVIN_MIDDLE as i32,
+        dt_ps: 0.002,
+        temperature_k: 300.0,
+        friction_per_ps: 1.0,
+        seed: 1,
+        constraint_tolerance: 1e-5,
+        device_kind: steermd_device_kind::STEERMD_DEVICE_CPU as i32,
+        device_ordinal: 0,
+        precision: steermd_precision::STEERMD_PRECISION_MIXED as i32,
+    }
+}
+
+/// The default prmtop options (`struct_size` 0).
+pub(crate) fn prmtop_defaults() -> steermd_prmtop_options {
+    steermd_prmtop_options {
+        struct_size: 0,
+        nonbonded_method: steermd_nonbonded_method::STEERMD_NO_CUTOFF as i32,
+        cutoff_nm: 1.0,
+        constraints: steermd_constraints::STEERMD_CONSTRAINTS_HBONDS as i32,
+        implicit_solvent: steermd_implicit_solvent::STEERMD_IMPLICIT_SOLVENT_OBC2 as i32,
+    }
 }
 
 /// Write the default integrator options (Langevin, 2 fs, 300 K, 1/ps, seed
-/// 1, tolerance 1e-5) to `*out`, a struct of `struct_size` bytes (pass
+/// 1, tolerance 1e-5, CPU device, mixed precision on GPUs) to `*out`, a struct of `struct_size` bytes (pass
 /// `sizeof *out`); `out->struct_size` is set to it.
 ///
 /// # Safety
@@ -172,15 +260,7 @@ pub unsafe extern "C" fn steermd_integrator_options_default(
     out: *mut steermd_integrator_options,
     struct_size: usize,
 ) -> steermd_status {
-    let value = steermd_integrator_options {
-        struct_size: 0,
-        kind: steermd_integrator_kind::STEERMD_LANGEVIN_MIDDLE as i32,
-        dt_ps: 0.002,
-        temperature_k: 300.0,
-        friction_per_ps: 1.0,
-        seed: 1,
-        constraint_tolerance: 1e-5,
-    };
+    let value = integrator_defaults();
     let name = "steermd_integrator_options";
     // SAFETY: caller contract above.
     guard(|| unsafe { write_default(out, struct_size, name, |v, s| v.struct_size = s, value) })
@@ -197,13 +277,7 @@ pub unsafe extern "C" fn steermd_prmtop_options_default(
     out: *mut steermd_prmtop_options,
     struct_size: usize,
 ) -> steermd_status {
-    let value = steermd_prmtop_options {
-        struct_size: 0,
-        nonbonded_method: steermd_nonbonded_method::STEERMD_NO_CUTOFF as i32,
-        cutoff_nm: 1.0,
-        constraints: steermd_constraints::STEERMD_CONSTRAINTS_HBONDS as i32,
-        implicit_solvent: steermd_implicit_solvent::STEERMD_IMPLICIT_SOLVENT_OBC2 as i32,
-    };
+    let value = prmtop_defaults();
     let name = "steermd_prmtop_options";
     // SAFETY: caller contract above.
     guard(|| unsafe { write_default(out, struct_size, name, |v, s| v.struct_size = s, value) })
@@ -232,8 +306,37 @@ pub(crate) fn integrator_options(
     let mut opts = SimulationOptions::new(integrator);
     opts.seed = o.seed;
     opts.constraint_tolerance = o.constraint_tolerance;
-    opts.device = Device::Cpu;
+    opts.device = device_of(o.device_kind, o.device_ordinal)?;
+    opts.precision = match o.precision {
+        p if p == steermd_precision::STEERMD_PRECISION_MIXED as i32 => Precision::Mixed,
+        p if p == steermd_precision::STEERMD_PRECISION_DOUBLE as i32 => Precision::Double,
+        p => return Err(invalid("precision", p, "a steermd_precision")),
+    };
     Ok(opts)
+}
+
+/// The device of `kind` and `ordinal` (see the option fields).
+fn device_of(kind: i32, ordinal: i32) -> Result<Device, Error> {
+    use steermd_device_kind::*;
+    let name = match kind {
+        k if k == STEERMD_DEVICE_CPU as i32 => return Ok(Device::Cpu),
+        k if k == STEERMD_DEVICE_REFERENCE as i32 => return Ok(Device::Reference),
+        k if k == STEERMD_DEVICE_OPENCL as i32 => "opencl",
+        k if k == STEERMD_DEVICE_CUDA as i32 => "cuda",
+        k if k == STEERMD_DEVICE_HIP as i32 => "hip",
+        k => return Err(invalid("device_kind", k, "a steermd_device_kind")),
+    };
+    match ordinal {
+        n if n == steermd_device_ordinal::STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK as i32 => {
+            Device::for_local_rank(name, crate::drive::comm::local_rank_from_env().unwrap_or(0))
+        }
+        n if n >= 0 => Device::parse(&format!("{name}:{n}")),
+        n => Err(invalid(
+            "device_ordinal",
+            n,
+            ">= 0 or STEERMD_DEVICE_ORDINAL_BY_LOCAL_RANK = -1",
+        )),
+    }
 }
 
 pub(crate) fn to_prmtop_options(o: &steermd_prmtop_options) -> Result<PrmtopOptions, Error> {

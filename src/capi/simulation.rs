@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use super::handles::{get_mut, register, release, Handle};
 use super::options::{
-    integrator_options, read_sized, steermd_integrator_options, steermd_prmtop_options,
-    to_prmtop_options, INTEGRATOR_OPTIONS_MIN_SIZE, PRMTOP_OPTIONS_MIN_SIZE,
+    integrator_defaults, integrator_options, prmtop_defaults, read_sized,
+    steermd_integrator_options, steermd_prmtop_options, to_prmtop_options,
+    INTEGRATOR_OPTIONS_MIN_SIZE, PRMTOP_OPTIONS_MIN_SIZE,
 };
 use super::status::{c_str, guard, in_slice, null, out_slice, steermd_status, CError};
 use crate::error::Error;
@@ -47,6 +48,7 @@ fn create(
             options,
             "steermd_integrator_options",
             INTEGRATOR_OPTIONS_MIN_SIZE,
+            integrator_defaults(),
         )
     }?;
     let loaded = load_system_input(&input)?;
@@ -113,6 +115,7 @@ pub unsafe extern "C" fn steermd_simulation_create_prmtop(
                     prmtop_options,
                     "steermd_prmtop_options",
                     PRMTOP_OPTIONS_MIN_SIZE,
+                    prmtop_defaults(),
                 )
             }?)?,
             true => PrmtopOptions {

@@ -47,10 +47,15 @@ const LOCAL_RANK_VARIABLES: [&str; 4] = [
 /// environment ([`LOCAL_RANK_VARIABLES`]); without one, the rank in `comm`
 /// (every rank taken to share one node).
 pub fn local_rank(comm: &dyn Communicator) -> usize {
+    local_rank_from_env().unwrap_or_else(|| comm.rank())
+}
+
+/// This process's rank on its node as the launcher's environment gives it
+/// ([`LOCAL_RANK_VARIABLES`]), if it does.
+pub fn local_rank_from_env() -> Option<usize> {
     LOCAL_RANK_VARIABLES
         .iter()
         .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
-        .unwrap_or_else(|| comm.rank())
 }
 
 /// The one-process "communicator": rank 0 of 1, collectives are copies.
