@@ -28,10 +28,10 @@ use fused::NbChainKernel;
 use gbsa::{BornSumKernel, GbChainKernel, GbPairKernel, GbPrep};
 use lanes::W;
 use nlist::NeighborList;
-use nonbonded::{NbKernel, NbPrep};
+use nonbonded::{NbKernel, NbPrep, WithNbKernel};
 use pairs::{
     entry_offsets, reduce_forces, reduce_scalar, run_pass, zero_forces, BlockBuf, Blocks,
-    Exclusions, Geometry, PairSet, Soa,
+    Exclusions, Geometry, PairKernel, PairSet, Soa,
 };
 
 impl ForceKernels for super::CpuBackend {
@@ -178,36 +178,60 @@ fn geometry<'a>(
     }
 }
 
+/// One pass of a pair kernel over a geometry, with its stores.
+struct Pass<'a, 'g> {
+    geo: &'a Geometry<'g>,
+    blocks: &'a Blocks,
+    bufs: &'a mut [BlockBuf],
+    store: &'a mut [Vec<f64>; 2],
+    offsets: &'a [usize],
+}
+
+impl Pass<'_, '_> {
+    fn run_kernel<K: PairKernel>(self, kernel: &K) -> f64 {
+        run_pass(
+            self.geo,
+            self.blocks,
+            self.bufs,
+            kernel,
+            self.store,
+            self.offsets,
+        )
+    }
+}
+
+/// The nonbonded pair kernel alone.
+impl WithNbKernel for Pass<'_, '_> {
+    type Output = f64;
+    fn run<const RF: bool, const SW: bool>(self, kernel: NbKernel<'_, RF, SW>) -> f64 {
+        self.run_kernel(&kernel)
+    }
+}
+
+/// The nonbonded pair kernel fused into GB's chain-rule pass.
+struct FusedWithGb<'a, 'g> {
+    pass: Pass<'a, 'g>,
+    gb: GbChainKernel<'a>,
+}
+
+impl WithNbKernel for FusedWithGb<'_, '_> {
+    type Output = f64;
+    fn run<const RF: bool, const SW: bool>(self, nb: NbKernel<'_, RF, SW>) -> f64 {
+        self.pass.run_kernel(&NbChainKernel { nb, gb: self.gb })
+    }
+}
+
 /// The nonbonded pair pass alone; returns its energy.
 fn nb_pairs(geo: &Geometry, blocks: &Blocks, bufs: &mut [BlockBuf], p: &NbPrep) -> f64 {
     let offsets = entry_offsets(geo, blocks);
     let mut none = [Vec::new(), Vec::new()];
-    match (p.force.method.has_cutoff(), p.switch.is_some()) {
-        (false, _) => run_pass(
-            geo,
-            blocks,
-            bufs,
-            &NbKernel::<false, false> { p },
-            &mut none,
-            &offsets,
-        ),
-        (true, false) => run_pass(
-            geo,
-            blocks,
-            bufs,
-            &NbKernel::<true, false> { p },
-            &mut none,
-            &offsets,
-        ),
-        (true, true) => run_pass(
-            geo,
-            blocks,
-            bufs,
-            &NbKernel::<true, true> { p },
-            &mut none,
-            &offsets,
-        ),
-    }
+    p.with_kernel(Pass {
+        geo,
+        blocks,
+        bufs,
+        store: &mut none,
+        offsets: &offsets,
+    })
 }
 
 /// The three GB passes, the last one fused with the nonbonded pair kernel
@@ -258,32 +282,16 @@ fn gb_passes(
     let gb = GbChainKernel { p };
     let e_nb = match nb {
         None => run_pass(geo, blocks, bufs, &gb, &mut store, &offsets),
-        Some(q) => {
-            let g = geo_nb;
-            match (q.force.method.has_cutoff(), q.switch.is_some()) {
-                (false, _) => {
-                    let k = NbChainKernel::<false, false> {
-                        nb: NbKernel { p: q },
-                        gb,
-                    };
-                    run_pass(g, blocks, bufs, &k, &mut store, &offsets)
-                }
-                (true, false) => {
-                    let k = NbChainKernel::<true, false> {
-                        nb: NbKernel { p: q },
-                        gb,
-                    };
-                    run_pass(g, blocks, bufs, &k, &mut store, &offsets)
-                }
-                (true, true) => {
-                    let k = NbChainKernel::<true, true> {
-                        nb: NbKernel { p: q },
-                        gb,
-                    };
-                    run_pass(g, blocks, bufs, &k, &mut store, &offsets)
-                }
-            }
-        }
+        Some(q) => q.with_kernel(FusedWithGb {
+            pass: Pass {
+                geo: geo_nb,
+                blocks,
+                bufs,
+                store: &mut store,
+                offsets: &offsets,
+            },
+            gb,
+        }),
     };
     p.store = store;
     (e, e_nb)

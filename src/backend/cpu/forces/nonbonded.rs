@@ -73,6 +73,28 @@ impl NbPrep {
     }
 }
 
+/// What to do with a force's [`NbKernel`] once its flags are constants
+/// (see [`NbPrep::with_kernel`]).
+pub(super) trait WithNbKernel {
+    /// What the work returns.
+    type Output;
+    /// Do it with `kernel`.
+    fn run<const RF: bool, const SW: bool>(self, kernel: NbKernel<'_, RF, SW>) -> Self::Output;
+}
+
+impl NbPrep {
+    /// Hand `then` this force's pair kernel with its reaction-field
+    /// (cutoff) and switching flags resolved to constants: the one place
+    /// where the runtime flags become the kernel's type.
+    pub(super) fn with_kernel<W: WithNbKernel>(&self, then: W) -> W::Output {
+        match (self.force.method.has_cutoff(), self.switch.is_some()) {
+            (false, _) => then.run(NbKernel::<false, false> { p: self }),
+            (true, false) => then.run(NbKernel::<true, false> { p: self }),
+            (true, true) => then.run(NbKernel::<true, true> { p: self }),
+        }
+    }
+}
+
 /// The LJ + Coulomb pair kernel; `RF`: reaction field (cutoff methods),
 /// `SW`: LJ switching.
 pub(super) struct NbKernel<'a, const RF: bool, const SW: bool> {
