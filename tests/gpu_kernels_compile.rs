@@ -8,11 +8,9 @@
 //! feature or the compiler the test prints that it skipped and why; with
 //! `STEERMD_REQUIRE_DEVICES` naming `nvrtc` (CI) a missing compiler fails.
 
-fn required(kind: &str) -> bool {
-    std::env::var("STEERMD_REQUIRE_DEVICES")
-        .map(|v| v.split(',').any(|k| k.trim() == kind))
-        .unwrap_or(false)
-}
+#[path = "common/devices.rs"]
+mod devices;
+use devices::required;
 
 #[cfg(feature = "cuda")]
 #[test]

@@ -117,6 +117,23 @@ pub fn check_supported(system: &System) -> Result<()> {
     Ok(())
 }
 
+/// The box a force needs: `None` when it is not periodic, the given box
+/// when it is, or an error naming the force when it is periodic and no box
+/// was given.
+pub fn need_box<'a>(
+    periodic: bool,
+    name: &str,
+    box_vectors: Option<&'a BoxVectors>,
+) -> Result<Option<&'a BoxVectors>> {
+    match (periodic, box_vectors) {
+        (false, _) => Ok(None),
+        (true, Some(b)) => Ok(Some(b)),
+        (true, None) => Err(Error::InvalidArgument(format!(
+            "force '{name}' is periodic but no box vectors were given"
+        ))),
+    }
+}
+
 /// OpenMM's rule for periodic cutoff methods: every box edge (the diagonal
 /// of the reduced box) must be at least twice the cutoff (within 1e-6).
 pub fn check_box_for_cutoff(force_name: &str, b: &BoxVectors, cutoff: f64) -> Result<()> {

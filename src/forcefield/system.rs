@@ -72,6 +72,19 @@ pub enum ForceKind {
 }
 
 impl ForceKind {
+    /// Whether this force uses periodic boundary conditions (and so needs
+    /// box vectors).
+    pub fn is_periodic(&self) -> bool {
+        match self {
+            ForceKind::HarmonicBond(b) => b.periodic,
+            ForceKind::HarmonicAngle(a) => a.periodic,
+            ForceKind::PeriodicTorsion(t) => t.periodic,
+            ForceKind::Nonbonded(n) => n.method.is_periodic(),
+            ForceKind::GbsaObc(g) => g.method.is_periodic(),
+            ForceKind::CmMotionRemover { .. } => false,
+        }
+    }
+
     /// OpenMM's class name for this force type.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -345,14 +358,7 @@ impl System {
 
     /// Whether any force uses periodic boundary conditions.
     pub fn uses_periodic_boundaries(&self) -> bool {
-        self.forces.iter().any(|f| match &f.kind {
-            ForceKind::HarmonicBond(b) => b.periodic,
-            ForceKind::HarmonicAngle(a) => a.periodic,
-            ForceKind::PeriodicTorsion(t) => t.periodic,
-            ForceKind::Nonbonded(n) => n.method.is_periodic(),
-            ForceKind::GbsaObc(g) => g.method.is_periodic(),
-            ForceKind::CmMotionRemover { .. } => false,
-        })
+        self.forces.iter().any(|f| f.kind.is_periodic())
     }
 
     /// Bit mask of the force groups that hold at least one force.

@@ -28,7 +28,9 @@ impl Target {
     }
 }
 
-fn required(kind: &str) -> bool {
+/// Whether `STEERMD_REQUIRE_DEVICES` names `kind` (a device kind or a
+/// kernel compiler such as `nvrtc`).
+pub fn required(kind: &str) -> bool {
     std::env::var("STEERMD_REQUIRE_DEVICES")
         .map(|v| v.split(',').any(|k| k.trim() == kind))
         .unwrap_or(false)

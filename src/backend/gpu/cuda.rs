@@ -4,15 +4,14 @@
 //! no CUDA toolkit; without them opening a device is an error, never a
 //! panic (their presence is checked before cudarc is called).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
 };
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
 
-use super::runtime::{Arg, Runtime};
+use super::runtime::{Arg, KernelCache, Runtime};
 use super::source::{self, Family};
 use super::Precision;
 use crate::error::{Error, Result};
@@ -31,7 +30,7 @@ pub struct Cuda {
 /// A loaded module and its functions (looked up on first use).
 pub struct CudaKernels {
     module: Arc<CudaModule>,
-    functions: Mutex<HashMap<String, CudaFunction>>,
+    functions: KernelCache<CudaFunction>,
 }
 
 fn device_error(call: &str, message: impl std::fmt::Display) -> Error {
@@ -80,14 +79,8 @@ pub fn compile_check(arch: &'static str, precision: Precision) -> Result<Vec<(Fa
         .iter()
         .map(|&family| {
             let src = source::assemble(<Cuda as Runtime>::PRELUDE, family);
-            let ptx = nvrtc_compile(&src, super::precision_defines(precision), arch).map_err(
-                |e| match e {
-                    Error::Device { call, message, .. } => {
-                        device_error(&format!("{call} of kernels/{}", family.file()), message)
-                    }
-                    other => other,
-                },
-            )?;
+            let ptx = nvrtc_compile(&src, super::precision_defines(precision), arch)
+                .map_err(|e| family.blame(e))?;
             Ok((family, ptx.to_src().len()))
         })
         .collect()
@@ -151,7 +144,7 @@ impl Runtime for Cuda {
             .map_err(|e| device_error("cuModuleLoadData", e))?;
         Ok(CudaKernels {
             module,
-            functions: Mutex::new(HashMap::new()),
+            functions: KernelCache::default(),
         })
     }
 
@@ -185,56 +178,52 @@ impl Runtime for Cuda {
         if items == 0 {
             return Ok(());
         }
-        let mut functions = module
-            .functions
-            .lock()
-            .map_err(|_| device_error(name, "function cache lock poisoned"))?;
-        if !functions.contains_key(name) {
-            let f = module
+        let create = || {
+            module
                 .module
                 .load_function(name)
-                .map_err(|e| device_error("cuModuleGetFunction", format!("{name}: {e}")))?;
-            functions.insert(name.to_string(), f);
-        }
-        let function = &functions[name];
-        // Scalars live here until the launch, which takes their addresses.
-        let ints: Vec<i32> = args
-            .iter()
-            .filter_map(|a| match a {
-                Arg::Int(v) => Some(*v),
-                _ => None,
-            })
-            .collect();
-        let doubles: Vec<f64> = args
-            .iter()
-            .filter_map(|a| match a {
-                Arg::Mixed(v) => Some(*v),
-                _ => None,
-            })
-            .collect();
-        let (mut next_int, mut next_double) = (ints.iter(), doubles.iter());
-        let mut builder = self.stream.launch_builder(function);
-        for arg in args {
-            match arg {
-                Arg::Buffer(b) => builder.arg(*b),
-                Arg::Int(_) => builder.arg(next_int.next().expect("counted above")),
-                Arg::Mixed(_) => builder.arg(next_double.next().expect("counted above")),
-            };
-        }
-        let blocks = u32::try_from(items.div_ceil(BLOCK as usize))
-            .map_err(|_| device_error(name, format!("{items} work items")))?;
-        let config = LaunchConfig {
-            grid_dim: (blocks, 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
+                .map_err(|e| device_error("cuModuleGetFunction", format!("{name}: {e}")))
         };
-        // SAFETY: the arguments match the kernel's parameters in number and
-        // type (int, double, device pointer: the kernel sources and their
-        // callers are written together), buffers are borrowed across the
-        // launch and scalars outlive it.
-        unsafe { builder.launch(config) }
-            .map(drop)
-            .map_err(|e| device_error("cuLaunchKernel", format!("{name}: {e}")))
+        module.functions.with("cuda", name, create, |function| {
+            // Scalars live here until the launch, which takes their addresses.
+            let ints: Vec<i32> = args
+                .iter()
+                .filter_map(|a| match a {
+                    Arg::Int(v) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            let doubles: Vec<f64> = args
+                .iter()
+                .filter_map(|a| match a {
+                    Arg::Mixed(v) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            let (mut next_int, mut next_double) = (ints.iter(), doubles.iter());
+            let mut builder = self.stream.launch_builder(function);
+            for arg in args {
+                match arg {
+                    Arg::Buffer(b) => builder.arg(*b),
+                    Arg::Int(_) => builder.arg(next_int.next().expect("counted above")),
+                    Arg::Mixed(_) => builder.arg(next_double.next().expect("counted above")),
+                };
+            }
+            let blocks = u32::try_from(items.div_ceil(BLOCK as usize))
+                .map_err(|_| device_error(name, format!("{items} work items")))?;
+            let config = LaunchConfig {
+                grid_dim: (blocks, 1, 1),
+                block_dim: (BLOCK, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: the arguments match the kernel's parameters in number and
+            // type (int, double, device pointer: the kernel sources and their
+            // callers are written together), buffers are borrowed across the
+            // launch and scalars outlive it.
+            unsafe { builder.launch(config) }
+                .map(drop)
+                .map_err(|e| device_error("cuLaunchKernel", format!("{name}: {e}")))
+        })
     }
 
     fn synchronize(&self) -> Result<()> {

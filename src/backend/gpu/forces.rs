@@ -14,7 +14,7 @@ use super::runtime::{Arg, DeviceVec, Runtime};
 use super::source::Family;
 use super::GpuBackend;
 use crate::error::{Error, Result};
-use crate::forcefield::kernels::check_box_for_cutoff;
+use crate::forcefield::kernels::{check_box_for_cutoff, need_box};
 use crate::forcefield::terms::{
     box_volume, dispersion_coefficient, lj_half_params, reaction_field, GbConstants,
 };
@@ -56,8 +56,10 @@ impl SlotPlan {
     }
 }
 
-/// A list of bonded-style terms: atom indices and parameters per term.
+/// A list of bonded-style terms: atom indices and parameters per term,
+/// computed by a kernel with the term kernels' shared signature.
 struct TermList<R: Runtime> {
+    family: Family,
     kernel: &'static str,
     count: usize,
     atoms: DeviceVec<R, i32>,
@@ -110,7 +112,6 @@ pub struct GpuForces<R: Runtime> {
     partials: DeviceVec<R, f64>,
     host_fixed: Vec<i64>,
     host_partials: Vec<f64>,
-    host_positions: Vec<f64>,
 }
 
 fn index(i: usize) -> i32 {
@@ -119,7 +120,7 @@ fn index(i: usize) -> i32 {
 
 fn term_list<R: Runtime>(
     rt: &R,
-    kernel: &'static str,
+    (family, kernel): (Family, &'static str),
     atoms: Vec<i32>,
     params: Vec<f64>,
     count: usize,
@@ -128,6 +129,7 @@ fn term_list<R: Runtime>(
 ) -> Result<TermList<R>> {
     let (slots, partial) = plan.take(count);
     Ok(TermList {
+        family,
         kernel,
         count,
         atoms: DeviceVec::from_slice(rt, &atoms)?,
@@ -181,7 +183,7 @@ fn nonbonded_data<R: Runtime>(
     let (rows, rows_partial) = plan.take(n);
     let exceptions = term_list(
         rt,
-        "nonbonded_exceptions",
+        (Family::Nonbonded, "nonbonded_exceptions"),
         atoms,
         xparams,
         live.len(),
@@ -238,7 +240,7 @@ fn upload_force<R: Runtime>(
     Ok(match kind {
         ForceKind::HarmonicBond(b) => DeviceForce::Terms(term_list(
             rt,
-            "harmonic_bonds",
+            (Family::Bonded, "harmonic_bonds"),
             b.bonds
                 .iter()
                 .flat_map(|t| [index(t.i), index(t.j)])
@@ -250,7 +252,7 @@ fn upload_force<R: Runtime>(
         )?),
         ForceKind::HarmonicAngle(a) => DeviceForce::Terms(term_list(
             rt,
-            "harmonic_angles",
+            (Family::Bonded, "harmonic_angles"),
             a.angles.iter().flat_map(|t| t.ijk.map(index)).collect(),
             a.angles.iter().flat_map(|t| [t.angle, t.k]).collect(),
             a.angles.len(),
@@ -259,7 +261,7 @@ fn upload_force<R: Runtime>(
         )?),
         ForceKind::PeriodicTorsion(t) => DeviceForce::Terms(term_list(
             rt,
-            "periodic_torsions",
+            (Family::Bonded, "periodic_torsions"),
             t.torsions.iter().flat_map(|x| x.ijkl.map(index)).collect(),
             t.torsions
                 .iter()
@@ -306,7 +308,6 @@ impl<R: Runtime> GpuForces<R> {
             partials: DeviceVec::zeroed(rt, plan.partials)?,
             host_fixed: vec![0; 3 * n],
             host_partials: vec![0.0; plan.partials],
-            host_positions: vec![0.0; 3 * n],
             forces,
             system: system.clone(),
             backend,
@@ -325,27 +326,18 @@ impl<R: Runtime> GpuForces<R> {
     }
 
     fn run_terms(&self, t: &TermList<R>) -> Result<()> {
-        let family = if t.kernel == "nonbonded_exceptions" {
-            Family::Nonbonded
-        } else {
-            Family::Bonded
-        };
-        let mut args = vec![
+        let args = [
             Arg::Int(index(t.count)),
             t.atoms.arg(),
             t.params.arg(),
             self.positions.arg(),
             self.box_vectors.arg(),
-        ];
-        if family == Family::Bonded {
-            args.push(int_flag(t.periodic));
-        }
-        args.extend([
+            int_flag(t.periodic),
             self.fixed.arg(),
             self.energy.arg(),
             Arg::Int(index(t.slots.start)),
-        ]);
-        self.launch(family, t.kernel, t.count, &args)
+        ];
+        self.launch(t.family, t.kernel, t.count, &args)
     }
 
     fn run_nonbonded(&self, d: &NonbondedData<R>, pbox: Option<&BoxVectors>) -> Result<()> {
@@ -397,69 +389,45 @@ impl<R: Runtime> GpuForces<R> {
             check_box_for_cutoff(&d.name, b, g.cutoff)?;
         }
         let n = g.particles.len();
-        let cutoff = g.method.has_cutoff();
-        let periodic = int_flag(g.method.is_periodic());
-        let engulfed = g.flavor == ObcFlavor::GbsaObcForce;
+        let engulfed = int_flag(g.flavor == ObcFlavor::GbsaObcForce);
         let c = GbConstants::new(g);
-        let rc2 = g.cutoff * g.cutoff;
-        let born_args = [
+        // The arguments every GB pass starts with (kernels/gbsa.k).
+        let head = [
             Arg::Int(index(n)),
             self.positions.arg(),
             self.box_vectors.arg(),
             int_flag(g.method.is_periodic()),
             d.params.arg(),
-            int_flag(cutoff),
-            Arg::Mixed(rc2),
-            int_flag(engulfed),
+            int_flag(g.method.has_cutoff()),
+            Arg::Mixed(g.cutoff * g.cutoff),
+        ];
+        let born = [&head[..], &[engulfed, d.born.arg(), d.chain.arg()]].concat();
+        self.launch(Family::Gbsa, "gb_born_rows", n, &born)?;
+        let energy_tail = [
+            Arg::Mixed(c.k),
+            Arg::Mixed(c.inv_solute),
+            Arg::Mixed(c.inv_solvent),
+            Arg::Mixed(c.kappa),
+            Arg::Mixed(c.shift),
+            Arg::Mixed(4.0 * std::f64::consts::PI * g.surface_area_energy),
+            Arg::Mixed(g.probe_radius),
+            d.born.arg(),
+            d.de_db.arg(),
+            self.fixed.arg(),
+            self.energy.arg(),
+            Arg::Int(index(d.rows.start)),
+        ];
+        let energy = [&head[..], &energy_tail].concat();
+        self.launch(Family::Gbsa, "gb_energy_rows", n, &energy)?;
+        let chain_tail = [
+            engulfed,
             d.born.arg(),
             d.chain.arg(),
+            d.de_db.arg(),
+            self.fixed.arg(),
         ];
-        self.launch(Family::Gbsa, "gb_born_rows", n, &born_args)?;
-        self.launch(
-            Family::Gbsa,
-            "gb_energy_rows",
-            n,
-            &[
-                Arg::Int(index(n)),
-                self.positions.arg(),
-                self.box_vectors.arg(),
-                periodic,
-                d.params.arg(),
-                int_flag(cutoff),
-                Arg::Mixed(rc2),
-                Arg::Mixed(c.k),
-                Arg::Mixed(c.inv_solute),
-                Arg::Mixed(c.inv_solvent),
-                Arg::Mixed(c.kappa),
-                Arg::Mixed(c.shift),
-                Arg::Mixed(4.0 * std::f64::consts::PI * g.surface_area_energy),
-                Arg::Mixed(g.probe_radius),
-                d.born.arg(),
-                d.de_db.arg(),
-                self.fixed.arg(),
-                self.energy.arg(),
-                Arg::Int(index(d.rows.start)),
-            ],
-        )?;
-        self.launch(
-            Family::Gbsa,
-            "gb_chain_rows",
-            n,
-            &[
-                Arg::Int(index(n)),
-                self.positions.arg(),
-                self.box_vectors.arg(),
-                int_flag(g.method.is_periodic()),
-                d.params.arg(),
-                int_flag(cutoff),
-                Arg::Mixed(rc2),
-                int_flag(engulfed),
-                d.born.arg(),
-                d.chain.arg(),
-                d.de_db.arg(),
-                self.fixed.arg(),
-            ],
-        )
+        let chain = [&head[..], &chain_tail].concat();
+        self.launch(Family::Gbsa, "gb_chain_rows", n, &chain)
     }
 
     fn reduce(&self, slots: Slots, partial: usize) -> Result<()> {
@@ -501,30 +469,13 @@ impl<R: Runtime> ForceEvaluator for GpuForces<R> {
             )));
         }
         let selected = |g: u8| groups & (1u32 << g) != 0;
-        let periodic_needed = self.system.forces.iter().any(|f| {
-            selected(f.group)
-                && match &f.kind {
-                    ForceKind::HarmonicBond(b) => b.periodic,
-                    ForceKind::HarmonicAngle(a) => a.periodic,
-                    ForceKind::PeriodicTorsion(t) => t.periodic,
-                    ForceKind::Nonbonded(nb) => nb.method.is_periodic(),
-                    ForceKind::GbsaObc(g) => g.method.is_periodic(),
-                    ForceKind::CmMotionRemover { .. } => false,
-                }
-        });
-        if periodic_needed && box_vectors.is_none() {
-            return Err(Error::InvalidArgument(
-                "a selected force is periodic but no box vectors were given".into(),
-            ));
+        for f in self.system.forces.iter().filter(|f| selected(f.group)) {
+            need_box(f.kind.is_periodic(), &f.name, box_vectors)?;
         }
         let rt = self.backend.runtime();
-        for (k, p) in positions.iter().enumerate() {
-            self.host_positions[3 * k..3 * k + 3].copy_from_slice(p);
-        }
-        self.positions.upload(rt, &self.host_positions)?;
+        self.positions.upload(rt, bytemuck::cast_slice(positions))?;
         if let Some(b) = box_vectors {
-            let flat: Vec<f64> = b.iter().flatten().copied().collect();
-            self.box_vectors.upload(rt, &flat)?;
+            self.box_vectors.upload(rt, bytemuck::cast_slice(&b[..]))?;
         }
         let module = self.backend.module(Family::Reduce)?;
         rt.launch(

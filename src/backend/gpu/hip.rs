@@ -4,13 +4,11 @@
 //! device loads the first one its architecture accepts. All work goes to
 //! the null stream of the device, in order.
 
-use std::collections::HashMap;
 use std::ffi::{c_void, CStr};
-use std::sync::Mutex;
 
 use hip_sys::hiprt as sys;
 
-use super::runtime::{Arg, Runtime};
+use super::runtime::{Arg, KernelCache, Runtime};
 use super::source::Family;
 use super::Precision;
 use crate::error::{Error, Result};
@@ -71,7 +69,8 @@ impl Drop for HipBuffer {
 /// A loaded module and its functions (looked up on first use).
 pub struct HipModule {
     module: sys::hipModule_t,
-    functions: Mutex<HashMap<String, usize>>,
+    /// Function handles, as addresses (the raw pointers are not `Send`).
+    functions: KernelCache<usize>,
 }
 
 // SAFETY: module and function handles are process-wide HIP objects, valid
@@ -175,14 +174,14 @@ impl Runtime for Hip {
             if status == sys::hipError_t::hipSuccess {
                 return Ok(HipModule {
                     module,
-                    functions: Mutex::new(HashMap::new()),
+                    functions: KernelCache::default(),
                 });
             }
             tried.push(format!("{arch}: {status:?}"));
         }
         Err(Error::Device {
             backend: "hip",
-            call: format!("hipModuleLoadData of kernels/{}", family.file()),
+            call: "hipModuleLoadData".into(),
             message: format!(
                 "no code object for this device among the architectures built ({}); rebuild with STEERMD_HIP_ARCHS including it",
                 tried.join(", ")
@@ -239,28 +238,22 @@ impl Runtime for Hip {
             return Ok(());
         }
         self.bind()?;
-        let mut functions = module.functions.lock().map_err(|_| Error::Device {
-            backend: "hip",
-            call: name.to_string(),
-            message: "function cache lock poisoned".into(),
-        })?;
-        let function = match functions.get(name) {
-            Some(&f) => f as sys::hipFunction_t,
-            None => {
-                let c_name = std::ffi::CString::new(name).map_err(|_| Error::Device {
-                    backend: "hip",
-                    call: "hipModuleGetFunction".into(),
-                    message: format!("kernel name {name:?} contains NUL"),
-                })?;
-                let mut f = std::ptr::null_mut();
-                // SAFETY: valid module handle and NUL-terminated name.
-                check("hipModuleGetFunction", unsafe {
-                    sys::hipModuleGetFunction(&mut f, module.module, c_name.as_ptr())
-                })?;
-                functions.insert(name.to_string(), f as usize);
-                f
-            }
+        let create = || {
+            let c_name = std::ffi::CString::new(name).map_err(|_| Error::Device {
+                backend: "hip",
+                call: "hipModuleGetFunction".into(),
+                message: format!("kernel name {name:?} contains NUL"),
+            })?;
+            let mut f = std::ptr::null_mut();
+            // SAFETY: valid module handle and NUL-terminated name.
+            check("hipModuleGetFunction", unsafe {
+                sys::hipModuleGetFunction(&mut f, module.module, c_name.as_ptr())
+            })?;
+            Ok(f as usize)
         };
+        let function = module
+            .functions
+            .with("hip", name, create, |&f| Ok(f as sys::hipFunction_t))?;
         // Argument values live here until the launch returns; HIP copies
         // them at launch.
         enum Value {

@@ -85,18 +85,7 @@ impl<R: Runtime> GpuBackend<R> {
         let module = self
             .runtime
             .compile(family, self.precision)
-            .map_err(|e| match e {
-                Error::Device {
-                    backend,
-                    call,
-                    message,
-                } => Error::Device {
-                    backend,
-                    call: format!("{call} of kernels/{}", family.file()),
-                    message,
-                },
-                other => other,
-            })?;
+            .map_err(|e| family.blame(e))?;
         let module = Arc::new(module);
         modules.insert(family, module.clone());
         Ok(module)

@@ -3,9 +3,7 @@
 //! through PoCL. libOpenCL is loaded at run time; without it (or without a
 //! device) opening fails with an error, never a panic.
 
-use std::collections::HashMap;
 use std::ptr;
-use std::sync::Mutex;
 
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
@@ -15,7 +13,7 @@ use opencl3::memory::{Buffer, CL_MEM_READ_WRITE};
 use opencl3::program::Program;
 use opencl3::types::{cl_double, cl_int, CL_BLOCKING};
 
-use super::runtime::{Arg, Runtime};
+use super::runtime::{Arg, KernelCache, Runtime};
 use super::source::{self, Family};
 use super::{precision_defines, Precision};
 use crate::error::{Error, Result};
@@ -33,7 +31,7 @@ pub struct OpenCl {
 /// A built program and its kernels (created on first use).
 pub struct OpenClModule {
     program: Program,
-    kernels: Mutex<HashMap<String, Kernel>>,
+    kernels: KernelCache<Kernel>,
 }
 
 fn device_error(call: &str, message: impl std::fmt::Display) -> Error {
@@ -119,7 +117,7 @@ impl Runtime for OpenCl {
                 .map_err(|log| device_error("clBuildProgram", log))?;
         Ok(OpenClModule {
             program,
-            kernels: Mutex::new(HashMap::new()),
+            kernels: KernelCache::default(),
         })
     }
 
@@ -161,39 +159,35 @@ impl Runtime for OpenCl {
         if items == 0 {
             return Ok(());
         }
-        let mut kernels = module
-            .kernels
-            .lock()
-            .map_err(|_| device_error(name, "kernel cache lock poisoned"))?;
-        if !kernels.contains_key(name) {
-            let kernel = Kernel::create(&module.program, name)
-                .map_err(|e| device_error("clCreateKernel", format!("{name}: {e}")))?;
-            kernels.insert(name.to_string(), kernel);
-        }
-        let kernel = &kernels[name];
-        let mut exec = ExecuteKernel::new(kernel);
-        for arg in args {
-            // SAFETY: each argument is a cl_mem handle, a cl_int or a
-            // cl_double, matching the kernel's parameter types (the kernel
-            // sources and their callers in this module are written
-            // together); buffers outlive the enqueue (borrowed).
-            unsafe {
-                match arg {
-                    Arg::Buffer(b) => exec.set_arg(*b),
-                    Arg::Int(v) => exec.set_arg(&(*v as cl_int)),
-                    Arg::Mixed(v) => exec.set_arg(&(*v as cl_double)),
-                };
+        let create = || {
+            Kernel::create(&module.program, name)
+                .map_err(|e| device_error("clCreateKernel", format!("{name}: {e}")))
+        };
+        module.kernels.with("opencl", name, create, |kernel| {
+            let mut exec = ExecuteKernel::new(kernel);
+            for arg in args {
+                // SAFETY: each argument is a cl_mem handle, a cl_int or a
+                // cl_double, matching the kernel's parameter types (the
+                // kernel sources and their callers are written together);
+                // buffers outlive the enqueue (borrowed).
+                unsafe {
+                    match arg {
+                        Arg::Buffer(b) => exec.set_arg(*b),
+                        Arg::Int(v) => exec.set_arg(&(*v as cl_int)),
+                        Arg::Mixed(v) => exec.set_arg(&(*v as cl_double)),
+                    };
+                }
             }
-        }
-        let global = items.div_ceil(BLOCK) * BLOCK;
-        // SAFETY: every argument was set above; the queue is in order.
-        unsafe {
-            exec.set_global_work_size(global)
-                .set_local_work_size(BLOCK)
-                .enqueue_nd_range(&self.queue)
-        }
-        .map(drop)
-        .map_err(|e| device_error("clEnqueueNDRangeKernel", format!("{name}: {e}")))
+            let global = items.div_ceil(BLOCK) * BLOCK;
+            // SAFETY: every argument was set above; the queue is in order.
+            unsafe {
+                exec.set_global_work_size(global)
+                    .set_local_work_size(BLOCK)
+                    .enqueue_nd_range(&self.queue)
+            }
+            .map(drop)
+            .map_err(|e| device_error("clEnqueueNDRangeKernel", format!("{name}: {e}")))
+        })
     }
 
     fn synchronize(&self) -> Result<()> {

@@ -2,9 +2,12 @@
 //! copy, launch, synchronise. Everything above it ([`super::GpuBackend`] and
 //! its kernels) is written once against this trait.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use super::source::Family;
 use super::Precision;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One kernel argument.
 #[derive(Debug)]
@@ -16,6 +19,15 @@ pub enum Arg<'a, B> {
     /// A double (`mixed`).
     Mixed(f64),
 }
+
+// Copyable whatever the buffer type: a buffer argument is a reference.
+impl<B> Clone for Arg<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B> Copy for Arg<'_, B> {}
 
 /// A GPU runtime: one device, one in-order queue.
 pub trait Runtime: Send + Sync + Sized + 'static {
@@ -62,6 +74,39 @@ pub trait Runtime: Send + Sync + Sized + 'static {
 
     /// Wait for every queued command.
     fn synchronize(&self) -> Result<()>;
+}
+
+/// The kernels of a module by name, created on first use. The cache stays
+/// locked while a launch uses one (OpenCL kernel arguments are state of the
+/// kernel object), so concurrent launches of a module take turns.
+pub struct KernelCache<T>(Mutex<HashMap<String, T>>);
+
+impl<T> Default for KernelCache<T> {
+    fn default() -> Self {
+        KernelCache(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T> KernelCache<T> {
+    /// `launch` with kernel `name`, made by `create` the first time.
+    pub fn with<O>(
+        &self,
+        backend: &'static str,
+        name: &str,
+        create: impl FnOnce() -> Result<T>,
+        launch: impl FnOnce(&T) -> Result<O>,
+    ) -> Result<O> {
+        let mut kernels = self.0.lock().map_err(|_| Error::Device {
+            backend,
+            call: name.to_string(),
+            message: "kernel cache lock poisoned".into(),
+        })?;
+        if !kernels.contains_key(name) {
+            let kernel = create()?;
+            kernels.insert(name.to_string(), kernel);
+        }
+        launch(&kernels[name])
+    }
 }
 
 /// A typed device array over a runtime buffer.

@@ -1,6 +1,8 @@
 //! The kernel sources of `kernels/`, embedded in the crate: one source per
 //! kernel family, compiled behind a runtime's prelude and `common.h`.
 
+use crate::error::Error;
+
 /// Kernel families (one source file each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -39,6 +41,25 @@ impl Family {
             Family::Nonbonded => "nonbonded.k",
             Family::Gbsa => "gbsa.k",
             Family::Reduce => "reduce.k",
+        }
+    }
+}
+
+impl Family {
+    /// `e`, if a device error, with its failing call naming this family's
+    /// source file (the one place compile and load errors get it).
+    pub fn blame(self, e: Error) -> Error {
+        match e {
+            Error::Device {
+                backend,
+                call,
+                message,
+            } => Error::Device {
+                backend,
+                call: format!("{call} of kernels/{}", self.file()),
+                message,
+            },
+            other => other,
         }
     }
 }

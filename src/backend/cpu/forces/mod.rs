@@ -19,7 +19,7 @@ mod nonbonded;
 mod pairs;
 
 use crate::error::{Error, Result};
-use crate::forcefield::kernels::{check_box_for_cutoff, check_supported};
+use crate::forcefield::kernels::{check_box_for_cutoff, check_supported, need_box};
 use crate::forcefield::terms::box_volume;
 use crate::forcefield::{
     BoxVectors, ForceEvaluator, ForceKernels, ForceKind, ForceOutput, NonbondedMethod, System,
@@ -138,21 +138,6 @@ impl CpuForces {
             bufs,
             soa: Soa::default(),
         }
-    }
-}
-
-/// The box a force needs, or an error naming the force.
-fn need_box<'a>(
-    periodic: bool,
-    name: &str,
-    box_vectors: Option<&'a BoxVectors>,
-) -> Result<Option<&'a BoxVectors>> {
-    match (periodic, box_vectors) {
-        (false, _) => Ok(None),
-        (true, Some(b)) => Ok(Some(b)),
-        (true, None) => Err(Error::InvalidArgument(format!(
-            "force '{name}' is periodic but no box vectors were given"
-        ))),
     }
 }
 

@@ -9,7 +9,7 @@ mod gbsa;
 mod nonbonded;
 
 use crate::error::{Error, Result};
-use crate::forcefield::kernels::check_supported;
+use crate::forcefield::kernels::{check_supported, need_box};
 use crate::forcefield::{BoxVectors, ForceEvaluator, ForceKernels, ForceKind, ForceOutput, System};
 
 impl ForceKernels for super::ReferenceBackend {
@@ -35,21 +35,6 @@ impl ForceKernels for super::ReferenceBackend {
 struct ReferenceForces {
     system: System,
     prepared: Vec<Option<nonbonded::Prepared>>,
-}
-
-/// The box a force needs, or an error naming the force.
-fn need_box<'a>(
-    periodic: bool,
-    name: &str,
-    box_vectors: Option<&'a BoxVectors>,
-) -> Result<Option<&'a BoxVectors>> {
-    match (periodic, box_vectors) {
-        (false, _) => Ok(None),
-        (true, Some(b)) => Ok(Some(b)),
-        (true, None) => Err(Error::InvalidArgument(format!(
-            "force '{name}' is periodic but no box vectors were given"
-        ))),
-    }
 }
 
 impl ForceEvaluator for ReferenceForces {
