@@ -9,6 +9,8 @@
 #define LOCAL_ID ((int) threadIdx.x)
 #define SYNC_THREADS __syncthreads()
 typedef long long int64;
+typedef unsigned int uint32;
+typedef unsigned long long uint64;
 /* Two's-complement addition: the unsigned atomic adds signed values too.
  * Integer addition commutes, so the result is independent of launch order. */
 #define ATOMIC_ADD(p, v) atomicAdd((unsigned long long*) (p), (unsigned long long) (v))

@@ -12,5 +12,7 @@
 #define LOCAL_ID ((int) get_local_id(0))
 #define SYNC_THREADS barrier(CLK_LOCAL_MEM_FENCE)
 typedef long int64;
+typedef uint uint32;
+typedef ulong uint64;
 /* Integer addition commutes, so the result is independent of launch order. */
 #define ATOMIC_ADD(p, v) atom_add((volatile GLOBAL int64*) (p), (int64) (v))

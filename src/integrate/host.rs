@@ -10,7 +10,7 @@ use super::kernels::MdContext;
 use super::langevin::{self, LangevinMiddle};
 use super::minimize::{self, MinimizeReport, MinimizeSettings};
 use super::rng::{NormalStream, Purpose};
-use super::simulation::SimulationOptions;
+use super::simulation::{SimulationOptions, StabilityLimits};
 use super::velocities::remove_com_velocity;
 use super::verlet;
 use crate::error::{Error, Result};
@@ -46,8 +46,37 @@ pub(crate) fn first_bad(values: &[V3], limit: f64) -> Option<usize> {
         .position(|p| p.iter().any(|v| v.is_nan() || v.abs() > limit))
 }
 
+/// Why the state at `positions` (nm) with forces and energies `out` is
+/// unusable under `lim`, if it is.
+pub(crate) fn stability_problem(
+    lim: &StabilityLimits,
+    positions: &[V3],
+    out: &ForceOutput,
+) -> Option<String> {
+    if let Some(i) = first_bad(positions, lim.max_coordinate) {
+        return Some(format!(
+            "position of atom {i} is {:?} nm (limit {} nm)",
+            positions[i], lim.max_coordinate
+        ));
+    }
+    let e = out.potential_energy();
+    if e.is_nan() || e.abs() > lim.max_energy {
+        return Some(format!(
+            "potential energy {e} kJ/mol (limit {} kJ/mol)",
+            lim.max_energy
+        ));
+    }
+    if let Some(i) = first_bad(&out.forces, lim.max_force) {
+        return Some(format!(
+            "force on atom {i} is {:?} kJ/mol/nm (limit {} kJ/mol/nm)",
+            out.forces[i], lim.max_force
+        ));
+    }
+    None
+}
+
 /// The CMMotionRemover frequency of `system` (steps), if it has one.
-fn cm_frequency(system: &System) -> Result<Option<u64>> {
+pub(crate) fn cm_frequency(system: &System) -> Result<Option<u64>> {
     let mut frequency = None;
     for f in &system.forces {
         if let ForceKind::CmMotionRemover { frequency: every } = f.kind {
@@ -95,29 +124,29 @@ impl HostContext {
         })
     }
 
+    /// Replace positions (nm), velocities (nm/ps) and the forces and
+    /// energies at those positions (kJ/mol/nm, kJ/mol) in place with what
+    /// `fill` writes, e.g. a device's copy of the state; on error the
+    /// forces are marked stale. Positions and velocities keep their
+    /// lengths; the caller vouches that `fill` writes a consistent state.
+    pub(crate) fn load_state(
+        &mut self,
+        fill: impl FnOnce(&mut [V3], &mut [V3], &mut ForceOutput) -> Result<()>,
+    ) -> Result<()> {
+        self.forces_valid = false;
+        fill(&mut self.positions, &mut self.velocities, &mut self.forces)?;
+        self.forces_valid = true;
+        Ok(())
+    }
+
+    /// The options in use.
+    pub(crate) fn options(&self) -> &SimulationOptions {
+        &self.options
+    }
+
     /// Why the state at `positions` with `out` is unusable, if it is.
     fn stability_problem(&self, positions: &[V3], out: &ForceOutput) -> Option<String> {
-        let lim = &self.options.limits;
-        if let Some(i) = first_bad(positions, lim.max_coordinate) {
-            return Some(format!(
-                "position of atom {i} is {:?} nm (limit {} nm)",
-                positions[i], lim.max_coordinate
-            ));
-        }
-        let e = out.potential_energy();
-        if e.is_nan() || e.abs() > lim.max_energy {
-            return Some(format!(
-                "potential energy {e} kJ/mol (limit {} kJ/mol)",
-                lim.max_energy
-            ));
-        }
-        if let Some(i) = first_bad(&out.forces, lim.max_force) {
-            return Some(format!(
-                "force on atom {i} is {:?} kJ/mol/nm (limit {} kJ/mol/nm)",
-                out.forces[i], lim.max_force
-            ));
-        }
-        None
+        stability_problem(&self.options.limits, positions, out)
     }
 
     /// Make `self.forces` current. Errors: the evaluator's, or `unusable`

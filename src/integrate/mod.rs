@@ -35,7 +35,7 @@
 pub mod checkpoint;
 pub mod constraints;
 pub mod dynamics;
-mod host;
+pub(crate) mod host;
 pub mod integrator;
 pub mod kernels;
 pub mod langevin;

@@ -58,11 +58,7 @@ impl NormalStream {
     /// The stream of `seed` for `purpose` at `counter` (the step index for
     /// [`Purpose::Langevin`]).
     pub fn new(seed: u64, purpose: Purpose, counter: u64) -> Self {
-        let mut key = [0u8; 32];
-        key[..8].copy_from_slice(&seed.to_le_bytes());
-        key[8..16].copy_from_slice(&purpose.tag().to_le_bytes());
-        key[16..24].copy_from_slice(b"steermd\0");
-        let mut rng = ChaCha20Rng::from_seed(key);
+        let mut rng = ChaCha20Rng::from_seed(key_bytes(seed, purpose));
         rng.set_stream(counter);
         NormalStream { rng, next_atom: 0 }
     }
@@ -78,6 +74,24 @@ impl NormalStream {
         let (z2, _) = box_muller(self.rng.next_u64(), self.rng.next_u64());
         [z0, z1, z2]
     }
+}
+
+/// The ChaCha20 key of `(seed, purpose)`: seed and purpose tag
+/// little-endian, then `steermd\0`, then zeros.
+fn key_bytes(seed: u64, purpose: Purpose) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&purpose.tag().to_le_bytes());
+    key[16..24].copy_from_slice(b"steermd\0");
+    key
+}
+
+/// The key of `(seed, purpose)` as the eight little-endian 32-bit words
+/// ChaCha20 loads into its state (for device generators of the same
+/// stream, kernels/integrate.k).
+pub fn key_words(seed: u64, purpose: Purpose) -> [u32; 8] {
+    let bytes = key_bytes(seed, purpose);
+    std::array::from_fn(|k| u32::from_le_bytes(bytes[4 * k..4 * k + 4].try_into().unwrap()))
 }
 
 /// The three standard normal deviates of `atom` for `(seed, purpose, counter)`

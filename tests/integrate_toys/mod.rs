@@ -315,3 +315,78 @@ pub fn mean_var(v: &[f64]) -> (f64, f64) {
     let m = v.iter().sum::<f64>() / n;
     (m, v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n)
 }
+
+/// `system` with the toy's bonds, angles and pair terms as the standard
+/// forces a backend computes itself (harmonic bonds ½k(r − r0)², angles
+/// ½k(θ − θ0)², NoCutoff LJ + Coulomb with every intramolecular pair
+/// excluded), for running the toy molecules on a device.
+pub fn with_standard_forces(mut system: System, toy: &Toy) -> System {
+    use steermd::forcefield::{
+        HarmonicAngle, HarmonicAngleForce, HarmonicBond, HarmonicBondForce, NonbondedException,
+        NonbondedForce, NonbondedParticle,
+    };
+    assert!(toy.tethers.is_empty(), "tethers have no standard force");
+    let bonds = toy
+        .bonds
+        .iter()
+        .map(|&(i, j, length, k)| HarmonicBond { i, j, length, k })
+        .collect();
+    let angles = toy
+        .angles
+        .iter()
+        .map(|&(i, j, k, angle, kf)| HarmonicAngle {
+            ijk: [i, j, k],
+            angle,
+            k: kf,
+        })
+        .collect();
+    let n = toy.molecule.len();
+    let exceptions = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .filter(|&(i, j)| toy.molecule[i] == toy.molecule[j])
+        .map(|(i, j)| NonbondedException {
+            i,
+            j,
+            charge_prod: 0.0,
+            sigma: 1.0,
+            epsilon: 0.0,
+        })
+        .collect();
+    let nonbonded = NonbondedForce {
+        particles: toy
+            .pair_params
+            .iter()
+            .map(|&(sigma, epsilon, charge)| NonbondedParticle {
+                charge,
+                sigma,
+                epsilon,
+            })
+            .collect(),
+        exceptions,
+        ..Default::default()
+    };
+    for (name, kind) in [
+        (
+            "HarmonicBondForce",
+            ForceKind::HarmonicBond(HarmonicBondForce {
+                bonds,
+                periodic: false,
+            }),
+        ),
+        (
+            "HarmonicAngleForce",
+            ForceKind::HarmonicAngle(HarmonicAngleForce {
+                angles,
+                periodic: false,
+            }),
+        ),
+        ("NonbondedForce", ForceKind::Nonbonded(nonbonded)),
+    ] {
+        system.forces.push(Force {
+            group: 0,
+            name: name.into(),
+            kind,
+        });
+    }
+    system
+}

@@ -325,12 +325,12 @@ impl<R: Runtime> GpuForces<R> {
         self.backend.runtime().launch(&module, name, items, args)
     }
 
-    fn run_terms(&self, t: &TermList<R>) -> Result<()> {
+    fn run_terms(&self, x: &DeviceVec<R, f64>, t: &TermList<R>) -> Result<()> {
         let args = [
             Arg::Int(index(t.count)),
             t.atoms.arg(),
             t.params.arg(),
-            self.positions.arg(),
+            x.arg(),
             self.box_vectors.arg(),
             int_flag(t.periodic),
             self.fixed.arg(),
@@ -340,7 +340,12 @@ impl<R: Runtime> GpuForces<R> {
         self.launch(t.family, t.kernel, t.count, &args)
     }
 
-    fn run_nonbonded(&self, d: &NonbondedData<R>, pbox: Option<&BoxVectors>) -> Result<()> {
+    fn run_nonbonded(
+        &self,
+        x: &DeviceVec<R, f64>,
+        d: &NonbondedData<R>,
+        pbox: Option<&BoxVectors>,
+    ) -> Result<()> {
         let nb = &d.force;
         if let Some(b) = pbox {
             check_box_for_cutoff(&d.name, b, nb.cutoff)?;
@@ -362,7 +367,7 @@ impl<R: Runtime> GpuForces<R> {
             n,
             &[
                 Arg::Int(index(n)),
-                self.positions.arg(),
+                x.arg(),
                 self.box_vectors.arg(),
                 int_flag(nb.method.is_periodic()),
                 d.params.arg(),
@@ -380,10 +385,15 @@ impl<R: Runtime> GpuForces<R> {
                 Arg::Int(index(d.rows.start)),
             ],
         )?;
-        self.run_terms(&d.exceptions)
+        self.run_terms(x, &d.exceptions)
     }
 
-    fn run_gb(&self, d: &GbData<R>, pbox: Option<&BoxVectors>) -> Result<()> {
+    fn run_gb(
+        &self,
+        x: &DeviceVec<R, f64>,
+        d: &GbData<R>,
+        pbox: Option<&BoxVectors>,
+    ) -> Result<()> {
         let g = &d.force;
         if let Some(b) = pbox {
             check_box_for_cutoff(&d.name, b, g.cutoff)?;
@@ -394,7 +404,7 @@ impl<R: Runtime> GpuForces<R> {
         // The arguments every GB pass starts with (kernels/gbsa.k).
         let head = [
             Arg::Int(index(n)),
-            self.positions.arg(),
+            x.arg(),
             self.box_vectors.arg(),
             int_flag(g.method.is_periodic()),
             d.params.arg(),
@@ -451,60 +461,108 @@ impl<R: Runtime> GpuForces<R> {
             .iter()
             .sum()
     }
-}
-
-impl<R: Runtime> ForceEvaluator for GpuForces<R> {
-    fn compute(
+    /// Check the box of every force selected by `groups` and upload it.
+    pub(super) fn upload_box(
         &mut self,
-        positions: &[[f64; 3]],
         box_vectors: Option<&BoxVectors>,
         groups: u32,
-        out: &mut ForceOutput,
     ) -> Result<()> {
-        let n = self.system.n_particles();
-        if positions.len() != n {
-            return Err(Error::Shape(format!(
-                "{} positions for a system of {n} particles",
-                positions.len()
-            )));
-        }
-        let selected = |g: u8| groups & (1u32 << g) != 0;
-        for f in self.system.forces.iter().filter(|f| selected(f.group)) {
+        for f in self
+            .system
+            .forces
+            .iter()
+            .filter(|f| selected(groups, f.group))
+        {
             need_box(f.kind.is_periodic(), &f.name, box_vectors)?;
         }
-        let rt = self.backend.runtime();
-        self.positions.upload(rt, bytemuck::cast_slice(positions))?;
         if let Some(b) = box_vectors {
+            let rt = self.backend.runtime();
             self.box_vectors.upload(rt, bytemuck::cast_slice(&b[..]))?;
         }
+        Ok(())
+    }
+
+    /// Queue the forces of `groups` at `x` (device, 3n nm, in the box of
+    /// the last [`GpuForces::upload_box`]) into [`GpuForces::fixed`] and
+    /// the energy partials; nothing is copied back.
+    pub(super) fn queue(
+        &self,
+        x: &DeviceVec<R, f64>,
+        box_vectors: Option<&BoxVectors>,
+        groups: u32,
+    ) -> Result<()> {
+        let n = self.system.n_particles();
         let module = self.backend.module(Family::Reduce)?;
-        rt.launch(
+        self.backend.runtime().launch(
             &module,
             "zero_forces",
             3 * n,
             &[Arg::Int(index(3 * n)), self.fixed.arg()],
         )?;
         for (f, dev) in self.system.forces.iter().zip(&self.forces) {
-            if !selected(f.group) {
+            if !selected(groups, f.group) {
                 continue;
             }
             match dev {
                 DeviceForce::Terms(t) => {
-                    self.run_terms(t)?;
+                    self.run_terms(x, t)?;
                     self.reduce(t.slots, t.partial)?;
                 }
                 DeviceForce::Nonbonded(d) => {
-                    self.run_nonbonded(d, box_vectors)?;
+                    self.run_nonbonded(x, d, box_vectors)?;
                     self.reduce(d.rows, d.rows_partial)?;
                     self.reduce(d.exceptions.slots, d.exceptions.partial)?;
                 }
                 DeviceForce::Gb(d) => {
-                    self.run_gb(d, box_vectors)?;
+                    self.run_gb(x, d, box_vectors)?;
                     self.reduce(d.rows, d.rows_partial)?;
                 }
                 DeviceForce::Nothing => {}
             }
         }
+        Ok(())
+    }
+
+    /// The fixed-point forces of the last [`GpuForces::queue`]
+    /// (`FORCE_SCALE` units per kJ/mol/nm, 3n components).
+    pub(super) fn fixed(&self) -> &DeviceVec<R, i64> {
+        &self.fixed
+    }
+
+    /// The energy partials of the last [`GpuForces::queue`] (kJ/mol; with
+    /// every group selected, their sum plus [`GpuForces::energy_offset`] is
+    /// the potential energy).
+    pub(super) fn partials(&self) -> &DeviceVec<R, f64> {
+        &self.partials
+    }
+
+    /// The long-range dispersion correction of the periodic nonbonded
+    /// forces in group set `groups` (kJ/mol) for `box_vectors`.
+    pub(super) fn energy_offset(&self, box_vectors: Option<&BoxVectors>, groups: u32) -> f64 {
+        self.system
+            .forces
+            .iter()
+            .zip(&self.forces)
+            .filter(|(f, _)| selected(groups, f.group))
+            .map(|(_, dev)| match (dev, box_vectors) {
+                (DeviceForce::Nonbonded(d), Some(b)) if d.force.method.is_periodic() => {
+                    d.dispersion / box_volume(b)
+                }
+                _ => 0.0,
+            })
+            .sum()
+    }
+
+    /// Copy back the forces and per-group energies of the last
+    /// [`GpuForces::queue`] of `groups` into `out` (kJ/mol/nm, kJ/mol).
+    pub(super) fn collect(
+        &mut self,
+        box_vectors: Option<&BoxVectors>,
+        groups: u32,
+        out: &mut ForceOutput,
+    ) -> Result<()> {
+        let n = self.system.n_particles();
+        let rt = self.backend.runtime();
         self.fixed.download(rt, &mut self.host_fixed)?;
         if !self.host_partials.is_empty() {
             self.partials.download(rt, &mut self.host_partials)?;
@@ -516,7 +574,7 @@ impl<R: Runtime> ForceEvaluator for GpuForces<R> {
             }
         }
         for (f, dev) in self.system.forces.iter().zip(&self.forces) {
-            if !selected(f.group) {
+            if !selected(groups, f.group) {
                 continue;
             }
             let energy = match dev {
@@ -537,5 +595,33 @@ impl<R: Runtime> ForceEvaluator for GpuForces<R> {
             out.group_energies[usize::from(f.group)] += energy;
         }
         Ok(())
+    }
+}
+
+/// Whether force group `group` is in the bit set `groups`.
+fn selected(groups: u32, group: u8) -> bool {
+    groups & (1u32 << group) != 0
+}
+
+impl<R: Runtime> ForceEvaluator for GpuForces<R> {
+    fn compute(
+        &mut self,
+        positions: &[[f64; 3]],
+        box_vectors: Option<&BoxVectors>,
+        groups: u32,
+        out: &mut ForceOutput,
+    ) -> Result<()> {
+        let n = self.system.n_particles();
+        if positions.len() != n {
+            return Err(Error::Shape(format!(
+                "{} positions for a system of {n} particles",
+                positions.len()
+            )));
+        }
+        self.upload_box(box_vectors, groups)?;
+        let rt = self.backend.runtime();
+        self.positions.upload(rt, bytemuck::cast_slice(positions))?;
+        self.queue(&self.positions, box_vectors, groups)?;
+        self.collect(box_vectors, groups, out)
     }
 }

@@ -10,18 +10,22 @@
 //!   code objects at build time.
 //!
 //! What runs on the device today: every force of the CPU backend
-//! ([`forces::GpuForces`]). Molecular dynamics uses the host integrator
-//! ([`crate::integrate::HostContext`]) over those device forces, one
-//! position upload and one force download per step. Contact maps, the
-//! encoders and outlier detection run on the host CPU kernels
-//! ([`host_kernels`]).
+//! ([`forces::GpuForces`]) and the molecular-dynamics step
+//! ([`context::GpuContext`]: LangevinMiddle and velocity Verlet, SETTLE,
+//! SHAKE and RATTLE, CM motion removal, the stability checks), with
+//! positions, velocities and forces resident on the device between
+//! reports. Contact maps, the encoders and outlier detection run on the
+//! host CPU kernels ([`host_kernels`]).
 //!
 //! A [`GpuBackend`] is an object per (device ordinal, [`Precision`]): it
 //! holds the device's runtime (context and queue, shared by both
 //! precisions) and the compiled-module cache of its precision.
 
+mod constraints;
+mod context;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+mod dynamics;
 mod forces;
 #[cfg(feature = "hip")]
 pub mod hip;
@@ -34,14 +38,16 @@ pub mod source;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use context::GpuContext;
 pub use forces::GpuForces;
 pub use runtime::{Arg, DeviceVec, Runtime};
 use source::Family;
 
-use super::{HostDynamics, Precision};
+use super::Precision;
 use crate::error::{Error, Result};
 use crate::forcefield::kernels::check_supported;
-use crate::forcefield::{ForceEvaluator, ForceKernels, System};
+use crate::forcefield::{BoxVectors, ForceEvaluator, ForceKernels, System};
+use crate::integrate::{MdContext, MdKernels, SimulationOptions};
 
 /// The kernels of one device at one precision.
 pub struct GpuBackend<R: Runtime> {
@@ -103,16 +109,41 @@ impl<R: Runtime> GpuBackend<R> {
 impl<R: Runtime> ForceKernels for GpuBackend<R> {
     fn force_evaluator(&self, system: &System) -> Result<Box<dyn ForceEvaluator>> {
         check_supported(system)?;
-        let this = self.this.upgrade().ok_or_else(|| Error::Device {
-            backend: R::NAME,
-            call: "force_evaluator".into(),
-            message: "backend dropped".into(),
-        })?;
-        Ok(Box::new(GpuForces::new(this, system)?))
+        Ok(Box::new(GpuForces::new(
+            self.arc("force_evaluator")?,
+            system,
+        )?))
     }
 }
 
-impl<R: Runtime> HostDynamics for GpuBackend<R> {}
+impl<R: Runtime> GpuBackend<R> {
+    fn arc(&self, call: &str) -> Result<Arc<Self>> {
+        self.this.upgrade().ok_or_else(|| Error::Device {
+            backend: R::NAME,
+            call: call.into(),
+            message: "backend dropped".into(),
+        })
+    }
+}
+
+impl<R: Runtime> MdKernels for GpuBackend<R> {
+    fn md_context(
+        &self,
+        system: &System,
+        positions: Vec<[f64; 3]>,
+        box_vectors: Option<BoxVectors>,
+        options: &SimulationOptions,
+    ) -> Result<Box<dyn MdContext>> {
+        let context = GpuContext::new(
+            self.arc("md_context")?,
+            system,
+            positions,
+            box_vectors,
+            options,
+        )?;
+        Ok(Box::new(context))
+    }
+}
 
 impl<R: Runtime> super::Backend for GpuBackend<R> {
     fn name(&self) -> &'static str {

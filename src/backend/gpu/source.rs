@@ -14,15 +14,21 @@ pub enum Family {
     Gbsa,
     /// `reduce.k`: fixed-order energy sums.
     Reduce,
+    /// `integrate.k`: integrator steps and stability checks.
+    Integrate,
+    /// `constraints.k`: SETTLE, SHAKE and RATTLE.
+    Constraints,
 }
 
 impl Family {
     /// Every family, in compile order.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 6] = [
         Family::Bonded,
         Family::Nonbonded,
         Family::Gbsa,
         Family::Reduce,
+        Family::Integrate,
+        Family::Constraints,
     ];
 
     fn body(self) -> &'static str {
@@ -31,6 +37,8 @@ impl Family {
             Family::Nonbonded => include_str!("../../../kernels/nonbonded.k"),
             Family::Gbsa => include_str!("../../../kernels/gbsa.k"),
             Family::Reduce => include_str!("../../../kernels/reduce.k"),
+            Family::Integrate => include_str!("../../../kernels/integrate.k"),
+            Family::Constraints => include_str!("../../../kernels/constraints.k"),
         }
     }
 
@@ -41,6 +49,8 @@ impl Family {
             Family::Nonbonded => "nonbonded.k",
             Family::Gbsa => "gbsa.k",
             Family::Reduce => "reduce.k",
+            Family::Integrate => "integrate.k",
+            Family::Constraints => "constraints.k",
         }
     }
 }

@@ -96,6 +96,26 @@ impl Cluster {
         self.water.is_some()
     }
 
+    /// The water SETTLE solves, if this cluster is one.
+    pub fn water(&self) -> Option<&Water> {
+        self.water.as_ref()
+    }
+
+    /// The constrained particle pairs (a, b).
+    pub fn pairs(&self) -> &[(usize, usize)] {
+        &self.pairs
+    }
+
+    /// The target distances, nm, one per pair.
+    pub fn distances(&self) -> &[f64] {
+        &self.dist
+    }
+
+    /// The indices of the constraints in `System::constraints`.
+    pub fn ids(&self) -> &[usize] {
+        &self.ids
+    }
+
     #[inline]
     fn coupling(&self, w: &[f64], k: usize, l: usize) -> f64 {
         let (ak, bk) = self.pairs[k];

@@ -207,6 +207,11 @@ impl Constraints {
         self
     }
 
+    /// The clusters, in a fixed order; no particle is in two of them.
+    pub fn clusters(&self) -> &[Cluster] {
+        &self.clusters
+    }
+
     /// Number of constraints in the largest cluster.
     pub fn largest_cluster(&self) -> usize {
         self.clusters.iter().map(|c| c.len()).max().unwrap_or(0)
