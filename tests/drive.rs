@@ -291,6 +291,23 @@ fn resume_after_kill_matches_an_uninterrupted_campaign() {
     let other = DriveConfig::from_file(&write_config(&tmp.path().join("other"), &other)).unwrap();
     let e = run_campaign(&other, &SingleProcess, &Device::Cpu, true, &Silent).unwrap_err();
     assert!(e.to_string().contains("different configuration"), "{e}");
+
+    // `--precision` overrides md.precision: resuming at another precision
+    // is another configuration; an unknown precision is one error line.
+    for (precision, needle) in [
+        ("double", "different configuration"),
+        ("single", "unknown precision 'single'"),
+    ] {
+        let o = Command::new(bin)
+            .args(["--precision", precision, "drive", "--quiet", "--resume"])
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(needle), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

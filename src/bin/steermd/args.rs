@@ -11,11 +11,12 @@ pub struct Cli {
     /// Compute device: cpu, reference, opencl[:N], cuda[:N] or hip[:N].
     #[arg(long, global = true, default_value = "cpu")]
     pub device: String,
-    /// Precision of GPU force kernels in `simulate` and `energy`: mixed
-    /// (f32 pair math, f64 accumulation and integration) or double. The
-    /// CPU and reference devices are always double precision.
-    #[arg(long, global = true, default_value = "mixed")]
-    pub precision: String,
+    /// Precision of GPU force kernels: mixed (f32 pair math, f64
+    /// accumulation and integration; the default) or double. In `drive` it
+    /// overrides the configuration's `md.precision`. The CPU and reference
+    /// devices are always double precision.
+    #[arg(long, global = true)]
+    pub precision: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
     pub threads: Option<usize>,

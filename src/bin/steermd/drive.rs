@@ -56,7 +56,9 @@ impl Observer for Progress {
     }
 }
 
-pub fn run(device: &Device, a: &DriveArgs) -> Result<()> {
+/// Run the campaign of `a`; `precision` (`--precision`, validated)
+/// overrides `md.precision`.
+pub fn run(device: &Device, precision: Option<&str>, a: &DriveArgs) -> Result<()> {
     // Configuration errors surface before MPI starts any work.
     let mut cfg = match &a.config {
         Some(p) => DriveConfig::from_file(p)?,
@@ -64,6 +66,9 @@ pub fn run(device: &Device, a: &DriveArgs) -> Result<()> {
     };
     if let Some(out) = &a.out {
         cfg.output.dir = out.clone();
+    }
+    if let Some(p) = precision {
+        cfg.md.precision = Some(p.to_string());
     }
     if let Some(n) = a.iterations {
         if n == 0 {

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
 
 fn run(cli: args::Cli) -> steermd::Result<()> {
     let device = steermd::Device::parse(&cli.device)?;
-    let precision = steermd::Precision::parse(&cli.precision)?;
+    let precision = steermd::Precision::parse(cli.precision.as_deref().unwrap_or("mixed"))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cli.threads.unwrap_or(0))
         .build()
@@ -40,6 +40,6 @@ fn run(cli: args::Cli) -> steermd::Result<()> {
         args::Command::Agent(a) => agent::run(&device, &a),
         args::Command::Energy(a) => md::energy(&device, precision, &a),
         args::Command::Simulate(a) => md::simulate(&device, precision, &a),
-        args::Command::Drive(a) => drive::run(&device, &a),
+        args::Command::Drive(a) => drive::run(&device, cli.precision.as_deref(), &a),
     })
 }
