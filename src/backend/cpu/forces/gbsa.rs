@@ -18,8 +18,8 @@ use crate::forcefield::terms::{
 };
 use crate::forcefield::{GbsaObcForce, ObcFlavor};
 
-/// Per-force data prepared once, plus per-evaluation scratch.
-pub(super) struct GbPrep {
+/// Per-force parameters, prepared once.
+pub(super) struct GbParams {
     pub force: GbsaObcForce,
     /// Whether the Born sum has GBSAOBCForce's engulfed-atom correction.
     pub engulfed: bool,
@@ -31,17 +31,27 @@ pub(super) struct GbPrep {
     pub or: Vec<f64>,
     pub inv_or: Vec<f64>,
     pub sr: Vec<f64>,
-    /// Born radii, their reciprocals, chain factors and dE/dI (scratch).
+    /// Index of this force's neighbour list (cutoff methods).
+    pub list: Option<usize>,
+}
+
+/// What one evaluation computes between the passes.
+pub(super) struct GbScratch {
+    /// Born radii, their reciprocals, chain factors and dE/dI.
     pub born: Vec<f64>,
     pub inv_born: Vec<f64>,
     pub chain: Vec<f64>,
     pub de_di: Vec<f64>,
-    /// Per-atom reduced sums (scratch).
+    /// Per-atom reduced sums.
     pub sums: Vec<f64>,
     /// Per (i, cluster) entry and lane: `½ dterm/dr / r` of I_i and of I_j.
     pub store: [Vec<f64>; 2],
-    /// Index of this force's neighbour list (cutoff methods).
-    pub list: Option<usize>,
+}
+
+/// A GB force ready to evaluate: its parameters and its scratch.
+pub(super) struct GbPrep {
+    pub params: GbParams,
+    pub scratch: GbScratch,
 }
 
 impl GbPrep {
@@ -56,27 +66,33 @@ impl GbPrep {
             sr[i] = or[i] * p.scale;
         }
         GbPrep {
-            force: g.clone(),
-            engulfed: g.flavor == ObcFlavor::GbsaObcForce,
-            consts: GbConstants::new(g),
-            inv_or: or.iter().map(|o| 1.0 / o).collect(),
-            q,
-            or,
-            sr,
-            born: vec![1.0; npad],
-            inv_born: vec![1.0; npad],
-            chain: vec![0.0; n],
-            de_di: vec![0.0; npad],
-            sums: vec![0.0; npad],
-            store: [Vec::new(), Vec::new()],
-            list,
+            params: GbParams {
+                force: g.clone(),
+                engulfed: g.flavor == ObcFlavor::GbsaObcForce,
+                consts: GbConstants::new(g),
+                inv_or: or.iter().map(|o| 1.0 / o).collect(),
+                q,
+                or,
+                sr,
+                list,
+            },
+            scratch: GbScratch {
+                born: vec![1.0; npad],
+                inv_born: vec![1.0; npad],
+                chain: vec![0.0; n],
+                de_di: vec![0.0; npad],
+                sums: vec![0.0; npad],
+                store: [Vec::new(), Vec::new()],
+            },
         }
     }
+}
 
+impl GbScratch {
     /// After pass 1 (`sums` = Σ_j term): Born radii and chain factors.
-    pub fn born_radii(&mut self) {
-        for (i, p) in self.force.particles.iter().enumerate() {
-            let (b, c) = obc_born_radius(0.5 * self.sums[i], self.or[i], p.radius);
+    pub fn born_radii(&mut self, p: &GbParams) {
+        for (i, a) in p.force.particles.iter().enumerate() {
+            let (b, c) = obc_born_radius(0.5 * self.sums[i], p.or[i], a.radius);
             self.born[i] = b;
             self.inv_born[i] = 1.0 / b;
             self.chain[i] = c;
@@ -85,8 +101,8 @@ impl GbPrep {
 
     /// After pass 2 (`sums` = pair dE/dB): add the ACE and self terms, set
     /// dE/dI; returns their energy.
-    pub fn finish_de_db(&mut self) -> f64 {
-        let g = &self.force;
+    pub fn finish_de_db(&mut self, params: &GbParams) -> f64 {
+        let g = &params.force;
         let pi4_asolv = 4.0 * std::f64::consts::PI * g.surface_area_energy;
         let mut energy = 0.0;
         for (i, p) in g.particles.iter().enumerate() {
@@ -95,10 +111,10 @@ impl GbPrep {
             let qq = p.charge * p.charge;
             let bb = b * b;
             let rs = |x: f64| 1.0 / x.sqrt();
-            let (e_self, _, da) = if self.consts.kappa != 0.0 {
-                gb_pair::<true>(0.0, bb, 0.25 / bb, qq, &self.consts, 0.0, f64::exp, rs)
+            let (e_self, _, da) = if params.consts.kappa != 0.0 {
+                gb_pair::<true>(0.0, bb, 0.25 / bb, qq, &params.consts, 0.0, f64::exp, rs)
             } else {
-                gb_pair::<false>(0.0, bb, 0.25 / bb, qq, &self.consts, 0.0, f64::exp, rs)
+                gb_pair::<false>(0.0, bb, 0.25 / bb, qq, &params.consts, 0.0, f64::exp, rs)
             };
             energy += e_sa + 0.5 * e_self;
             let de_db = de_sa + da * b + self.sums[i];
@@ -110,7 +126,7 @@ impl GbPrep {
 
 /// Pass 1: HCT integrals in both directions and their derivatives.
 pub(super) struct BornSumKernel<'a> {
-    pub p: &'a GbPrep,
+    pub p: &'a GbParams,
 }
 
 impl PairKernel for BornSumKernel<'_> {
@@ -198,7 +214,9 @@ impl PairKernel for BornSumKernel<'_> {
 /// Pass 2: pair energy, its force at fixed radii, and dE/dB of both atoms;
 /// `SALT`: κ ≠ 0.
 pub(super) struct GbPairKernel<'a, const SALT: bool> {
-    pub p: &'a GbPrep,
+    pub p: &'a GbParams,
+    /// The Born radii of pass 1.
+    pub radii: &'a GbScratch,
 }
 
 impl<const SALT: bool> PairKernel for GbPairKernel<'_, SALT> {
@@ -210,7 +228,7 @@ impl<const SALT: bool> PairKernel for GbPairKernel<'_, SALT> {
     const NP: usize = 3;
 
     fn params(&self) -> [&[f64]; MAX_PARAMS] {
-        [&self.p.q, &self.p.born, &self.p.inv_born, &[]]
+        [&self.p.q, &self.radii.born, &self.radii.inv_born, &[]]
     }
 
     #[inline(always)]
@@ -226,7 +244,7 @@ impl<const SALT: bool> PairKernel for GbPairKernel<'_, SALT> {
         let p = self.p;
         let c = &p.consts;
         let qi = p.q[i];
-        let (bi, inv_bi) = (p.born[i], p.inv_born[i]);
+        let (bi, inv_bi) = (self.radii.born[i], self.radii.inv_born[i]);
         let [qj, bj, inv_bj, _] = pj;
         let len = len.min(CAP).min(qj.len()).min(bj.len()).min(inv_bj.len());
         let SegOut { f, e, si, sj, t } = out;
@@ -261,7 +279,8 @@ impl<const SALT: bool> PairKernel for GbPairKernel<'_, SALT> {
 
 /// Pass 3: forces through the Born radii.
 pub(super) struct GbChainKernel<'a> {
-    pub p: &'a GbPrep,
+    /// dE/dI of pass 2.
+    pub s: &'a GbScratch,
 }
 
 impl PairKernel for GbChainKernel<'_> {
@@ -273,7 +292,7 @@ impl PairKernel for GbChainKernel<'_> {
     const NP: usize = 1;
 
     fn params(&self) -> [&[f64]; MAX_PARAMS] {
-        [&self.p.de_di, &[], &[], &[]]
+        [&self.s.de_di, &[], &[], &[]]
     }
 
     #[inline(always)]
@@ -286,7 +305,7 @@ impl PairKernel for GbChainKernel<'_> {
         store: [&mut [f64]; 2],
         out: &mut SegOut,
     ) {
-        let gi = self.p.de_di[i];
+        let gi = self.s.de_di[i];
         let gj = pj[0];
         let [st0, st1] = store;
         let len = len.min(CAP).min(st0.len()).min(st1.len()).min(gj.len());

@@ -118,8 +118,8 @@ impl CpuForces {
         let fusable = match (nb, gb) {
             (Some(a), Some(b)) => match (&prepared[a], &prepared[b]) {
                 (Prepared::Nonbonded(p), Prepared::Gb(q))
-                    if p.list == q.list
-                        && p.force.method.has_cutoff() == q.force.method.has_cutoff() =>
+                    if p.list == q.params.list
+                        && p.force.method.has_cutoff() == q.params.force.method.has_cutoff() =>
                 {
                     Some((a, b))
                 }
@@ -231,24 +231,28 @@ fn gb_passes(
     nb: Option<&NbPrep>,
 ) -> (f64, f64) {
     let offsets = entry_offsets(geo, blocks);
-    let mut store = std::mem::take(&mut p.store);
+    let GbPrep { params, scratch } = p;
+    let mut store = std::mem::take(&mut scratch.store);
     let mut none = [Vec::new(), Vec::new()];
     run_pass(
         geo,
         blocks,
         bufs,
-        &BornSumKernel { p },
+        &BornSumKernel { p: params },
         &mut store,
         &offsets,
     );
-    reduce_scalar(blocks, bufs, &mut p.sums);
-    p.born_radii();
-    let mut e = if p.consts.kappa != 0.0 {
+    reduce_scalar(blocks, bufs, &mut scratch.sums);
+    scratch.born_radii(params);
+    let mut e = if params.consts.kappa != 0.0 {
         run_pass(
             geo,
             blocks,
             bufs,
-            &GbPairKernel::<true> { p },
+            &GbPairKernel::<true> {
+                p: params,
+                radii: scratch,
+            },
             &mut none,
             &offsets,
         )
@@ -257,14 +261,17 @@ fn gb_passes(
             geo,
             blocks,
             bufs,
-            &GbPairKernel::<false> { p },
+            &GbPairKernel::<false> {
+                p: params,
+                radii: scratch,
+            },
             &mut none,
             &offsets,
         )
     };
-    reduce_scalar(blocks, bufs, &mut p.sums);
-    e += p.finish_de_db();
-    let gb = GbChainKernel { p };
+    reduce_scalar(blocks, bufs, &mut scratch.sums);
+    e += scratch.finish_de_db(params);
+    let gb = GbChainKernel { s: scratch };
     let e_nb = match nb {
         None => run_pass(geo, blocks, bufs, &gb, &mut store, &offsets),
         Some(q) => q.with_kernel(FusedWithGb {
@@ -278,7 +285,7 @@ fn gb_passes(
             gb,
         }),
     };
-    p.store = store;
+    scratch.store = store;
     (e, e_nb)
 }
 
@@ -313,7 +320,7 @@ impl ForceEvaluator for CpuForces {
             }
             let (method, cutoff, list) = match prep {
                 Prepared::Nonbonded(p) => (p.force.method, p.force.cutoff, p.list),
-                Prepared::Gb(p) => (p.force.method, p.force.cutoff, p.list),
+                Prepared::Gb(p) => (p.params.force.method, p.params.force.cutoff, p.params.list),
                 Prepared::Plain => continue,
             };
             pair_forces = true;
@@ -389,14 +396,18 @@ impl ForceEvaluator for CpuForces {
                         Prepared::Nonbonded(q) => Some(&**q),
                         _ => None,
                     });
-                    let pbox = need_box(p.force.method.is_periodic(), &force.name, box_vectors)?;
+                    let pbox = need_box(
+                        p.params.force.method.is_periodic(),
+                        &force.name,
+                        box_vectors,
+                    )?;
                     let geo = geometry(
                         n,
                         &self.soa,
                         &self.lists,
-                        p.list,
-                        p.force.method,
-                        p.force.cutoff,
+                        p.params.list,
+                        p.params.force.method,
+                        p.params.force.cutoff,
                         pbox,
                         None,
                     );
@@ -406,9 +417,9 @@ impl ForceEvaluator for CpuForces {
                             n,
                             &self.soa,
                             &self.lists,
-                            p.list,
-                            p.force.method,
-                            p.force.cutoff,
+                            p.params.list,
+                            p.params.force.method,
+                            p.params.force.cutoff,
                             pbox,
                             None,
                         )
