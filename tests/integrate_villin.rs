@@ -8,7 +8,9 @@
 //! and are ignored in debug builds. `STEERMD_VILLIN_PS` scales their
 //! simulated time (default 20: NVE 20 ps per step size, Langevin 20 ps
 //! equilibration + 100 ps sampling); `STEERMD_TEST_DEVICE` picks the
-//! backend (default `cpu`).
+//! backend (default `cpu`; `cuda`, `hip` or `opencl` run the whole MD step
+//! on that device: tools/gpu_check.sh does so on CUDA, while on PoCL they
+//! take hours, so CI runs them on the CPU only).
 
 use std::path::PathBuf;
 
@@ -27,7 +29,7 @@ fn villin() -> (System, Vec<[f64; 3]>) {
     (system, x.chunks(3).map(|c| [c[0], c[1], c[2]]).collect())
 }
 
-/// The backend: `STEERMD_TEST_DEVICE` (`cpu`, `reference`), default `cpu`.
+/// The backend: `STEERMD_TEST_DEVICE` (any `--device` value), default `cpu`.
 fn device() -> Device {
     std::env::var("STEERMD_TEST_DEVICE")
         .map(|d| Device::parse(&d).unwrap())

@@ -11,7 +11,8 @@
 #
 # The run takes a few minutes: the force-field parity suite and the device
 # dynamics tests on CUDA (double and mixed precision; a missing CUDA device
-# fails, it is not skipped), the NVRTC compile check, then villin ns/day
+# fails, it is not skipped), the NVRTC compile check, the long villin
+# physics tests with the MD step on CUDA (integrate_villin), then villin ns/day
 # (582 atoms, OBC2, LangevinMiddle 300 K, 2 fs; cutoff 1.0 nm and no cutoff;
 # mixed precision) with `steermd simulate --device cuda`.
 set -euo pipefail
@@ -21,7 +22,7 @@ bundle=gpu-bundle
 if [ "${1:-}" = prepare ]; then
     rm -rf "$bundle" && mkdir -p "$bundle"
     cargo build --release --features cuda --bin steermd
-    for t in forcefield_parity gpu_dynamics gpu_kernels_compile; do
+    for t in forcefield_parity gpu_dynamics gpu_kernels_compile integrate_villin; do
         exe=$(cargo test --release --features cuda --test "$t" --no-run --message-format=json 2>/dev/null \
             | python3 -c 'import json,sys
 for l in sys.stdin:
@@ -65,6 +66,10 @@ for t in gpu_kernels_compile forcefield_parity gpu_dynamics; do
     echo "== $t"
     timeout 240 "$bundle/$t" --test-threads=1 --nocapture 2>&1 | grep -vE 'OpenCl|SKIPPED on (opencl|hip)' || status=1
 done
+# The long villin physics (NVE drift and dt² scaling, Langevin temperature
+# and kinetic-energy distribution) with the whole MD step on the GPU.
+echo "== integrate_villin (STEERMD_TEST_DEVICE=cuda)"
+STEERMD_TEST_DEVICE=cuda timeout 240 "$bundle/integrate_villin" --include-ignored --nocapture 2>&1 || status=1
 
 bench() { # name dir extra-args -> ns/day of the last report line
     local d=tests/data/ff/$2
