@@ -145,8 +145,10 @@ impl<R: Runtime> DeviceDynamics<R> {
         self.key.upload(rt, &key)?;
         self.forces.upload_box(box_vectors, ALL_GROUPS)?;
         let start = self.current;
+        // The box is fixed within a batch, and so is the dispersion term.
+        let offset = self.forces.energy_offset(box_vectors, ALL_GROUPS);
         for j in 0..count {
-            self.queue_step(j, first + j as u64, options, box_vectors)?;
+            self.queue_step(j, first + j as u64, options, (box_vectors, offset))?;
             self.current = 1 - self.current;
         }
         let mut status = [0i32];
@@ -171,7 +173,7 @@ impl<R: Runtime> DeviceDynamics<R> {
         j: usize,
         index: u64,
         options: &SimulationOptions,
-        box_vectors: Option<&BoxVectors>,
+        (box_vectors, energy_offset): (Option<&BoxVectors>, f64),
     ) -> Result<()> {
         let n = int(self.n);
         let tag = int(j + 1);
@@ -295,7 +297,7 @@ impl<R: Runtime> DeviceDynamics<R> {
                 Arg::Int(tag),
                 Arg::Int(int(self.forces.partials().len())),
                 self.forces.partials().arg(),
-                Arg::Mixed(self.forces.energy_offset(box_vectors, ALL_GROUPS)),
+                Arg::Mixed(energy_offset),
                 Arg::Mixed(limits.max_energy),
                 Arg::Mixed(limits.max_force),
                 self.forces.fixed().arg(),

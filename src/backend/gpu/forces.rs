@@ -81,6 +81,17 @@ struct NonbondedData<R: Runtime> {
     dispersion: f64,
 }
 
+impl<R: Runtime> NonbondedData<R> {
+    /// The long-range dispersion correction in `box_vectors` (kJ/mol; 0
+    /// without a periodic method or a box).
+    fn dispersion_energy(&self, box_vectors: Option<&BoxVectors>) -> f64 {
+        match box_vectors {
+            Some(b) if self.force.method.is_periodic() => self.dispersion / box_volume(b),
+            _ => 0.0,
+        }
+    }
+}
+
 struct GbData<R: Runtime> {
     name: String,
     force: GbsaObcForce,
@@ -544,10 +555,8 @@ impl<R: Runtime> GpuForces<R> {
             .iter()
             .zip(&self.forces)
             .filter(|(f, _)| selected(groups, f.group))
-            .map(|(_, dev)| match (dev, box_vectors) {
-                (DeviceForce::Nonbonded(d), Some(b)) if d.force.method.is_periodic() => {
-                    d.dispersion / box_volume(b)
-                }
+            .map(|(_, dev)| match dev {
+                DeviceForce::Nonbonded(d) => d.dispersion_energy(box_vectors),
                 _ => 0.0,
             })
             .sum()
@@ -580,14 +589,9 @@ impl<R: Runtime> GpuForces<R> {
             let energy = match dev {
                 DeviceForce::Terms(t) => self.partial_sum(t.slots, t.partial),
                 DeviceForce::Nonbonded(d) => {
-                    let mut e = self.partial_sum(d.rows, d.rows_partial)
-                        + self.partial_sum(d.exceptions.slots, d.exceptions.partial);
-                    if d.force.method.is_periodic() {
-                        if let Some(b) = box_vectors {
-                            e += d.dispersion / box_volume(b);
-                        }
-                    }
-                    e
+                    self.partial_sum(d.rows, d.rows_partial)
+                        + self.partial_sum(d.exceptions.slots, d.exceptions.partial)
+                        + d.dispersion_energy(box_vectors)
                 }
                 DeviceForce::Gb(d) => self.partial_sum(d.rows, d.rows_partial),
                 DeviceForce::Nothing => 0.0,
