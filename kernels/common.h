@@ -28,11 +28,11 @@ DEVICE INLINE void add_force(GLOBAL int64* force, int atom, mixed fx, mixed fy, 
     ATOMIC_ADD(&force[3 * atom + 2], (int64) (fz * FORCE_SCALE));
 }
 
-/* `to - from` for atoms `from` and `to` (nm), minimum image in the reduced
- * box `b` (nm, rows a, b, c) when PERIODIC is defined: subtract c, b, a
+/* `to - from` for atoms `from` and `to` (nm, double), minimum image in the
+ * reduced box `b` (nm, rows a, b, c) when `periodic`: subtract c, b, a
  * rounded with floor(x/L + 0.5), as OpenMM's getDeltaRPeriodic. */
-DEVICE INLINE void delta(GLOBAL const mixed* pos, GLOBAL const mixed* b, int from, int to,
-                         int periodic, real* d) {
+DEVICE INLINE void delta_mixed(GLOBAL const mixed* pos, GLOBAL const mixed* b, int from, int to,
+                               int periodic, mixed* d) {
     mixed x = pos[3 * to] - pos[3 * from];
     mixed y = pos[3 * to + 1] - pos[3 * from + 1];
     mixed z = pos[3 * to + 2] - pos[3 * from + 2];
@@ -47,9 +47,31 @@ DEVICE INLINE void delta(GLOBAL const mixed* pos, GLOBAL const mixed* b, int fro
         s = floor(x / b[0] + 0.5);
         x -= s * b[0];
     }
-    d[0] = (real) x;
-    d[1] = (real) y;
-    d[2] = (real) z;
+    d[0] = x;
+    d[1] = y;
+    d[2] = z;
+}
+
+/* delta_mixed rounded to the pair-math type. */
+DEVICE INLINE void delta(GLOBAL const mixed* pos, GLOBAL const mixed* b, int from, int to,
+                         int periodic, real* d) {
+    mixed m[3];
+    delta_mixed(pos, b, from, to, periodic, m);
+    d[0] = (real) m[0];
+    d[1] = (real) m[1];
+    d[2] = (real) m[2];
+}
+
+/* The j of row i for a row kernel: with a neighbour list (cap > 0,
+ * kernels/neighbors.k) its first min(count[i], cap) entries, ascending;
+ * without one (cap == 0) every atom 0..n-1. Both walks visit the pairs
+ * within a cutoff in the same order. */
+DEVICE INLINE int row_length(int n, int i, GLOBAL const int* count, int cap) {
+    return cap > 0 ? min(count[i], cap) : n;
+}
+
+DEVICE INLINE int row_atom(int i, int k, GLOBAL const int* list, int cap) {
+    return cap > 0 ? list[i * cap + k] : k;
 }
 
 DEVICE INLINE real dot3(const real* a, const real* b) {

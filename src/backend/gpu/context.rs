@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use super::dynamics::{Batch, DeviceDynamics};
+use super::neighbors::NeighborSettings;
 use super::runtime::Runtime;
 use super::GpuBackend;
 use crate::error::{Error, Result};
@@ -44,15 +45,44 @@ impl<R: Runtime> GpuContext<R> {
         box_vectors: Option<BoxVectors>,
         options: &SimulationOptions,
     ) -> Result<Self> {
+        let start = (positions, box_vectors);
+        Self::with_neighbors(
+            backend,
+            system,
+            start,
+            options,
+            &NeighborSettings::default(),
+        )
+    }
+
+    /// [`GpuContext::new`] with the device neighbour list built as
+    /// `neighbors` say.
+    pub fn with_neighbors(
+        backend: Arc<GpuBackend<R>>,
+        system: &System,
+        (positions, box_vectors): (Vec<V3>, Option<BoxVectors>),
+        options: &SimulationOptions,
+        neighbors: &NeighborSettings,
+    ) -> Result<Self> {
         let evaluator = backend.force_evaluator(system)?;
         let host = HostContext::new(system, evaluator, positions, box_vectors, options)?;
-        let device =
-            DeviceDynamics::new(backend, system, host.constraints(), cm_frequency(system)?)?;
+        let device = DeviceDynamics::new(
+            backend,
+            system,
+            (host.constraints(), cm_frequency(system)?),
+            neighbors,
+        )?;
         Ok(GpuContext {
             host,
             device,
             device_current: false,
         })
+    }
+
+    /// Neighbours per atom the device list of the dynamics holds now
+    /// (`None` without cutoff forces or with the list disabled).
+    pub fn neighbor_capacity(&self) -> Option<usize> {
+        self.device.neighbor_capacity()
     }
 
     /// Upload the host's state and compute its forces on the device;

@@ -10,6 +10,7 @@
 
 use super::constraints::{DeviceConstraints, Solve};
 use super::forces::GpuForces;
+use super::neighbors::{NeighborSettings, Stop};
 use super::runtime::{Arg, DeviceVec, Runtime};
 use super::source::Family;
 use super::GpuBackend;
@@ -57,16 +58,16 @@ fn int(value: usize) -> i32 {
 }
 
 impl<R: Runtime> DeviceDynamics<R> {
-    /// Upload `system` (validated) with its constraint clusters and CM
-    /// motion remover frequency (steps).
+    /// Upload `system` (validated) with its constraint clusters, CM
+    /// motion remover frequency (steps) and neighbour list settings.
     pub fn new(
         backend: Arc<GpuBackend<R>>,
         system: &System,
-        constraints: &Constraints,
-        cm_frequency: Option<u64>,
+        (constraints, cm_frequency): (&Constraints, Option<u64>),
+        neighbors: &NeighborSettings,
     ) -> Result<Self> {
         let n = system.n_particles();
-        let forces = GpuForces::new(backend.clone(), system)?;
+        let forces = GpuForces::with_neighbors(backend.clone(), system, neighbors)?;
         let rt = backend.runtime();
         let pair = || -> Result<[DeviceVec<R, f64>; 2]> {
             Ok([DeviceVec::zeroed(rt, 3 * n)?, DeviceVec::zeroed(rt, 3 * n)?])
@@ -89,6 +90,11 @@ impl<R: Runtime> DeviceDynamics<R> {
         })
     }
 
+    /// Neighbours per atom the device list holds now.
+    pub fn neighbor_capacity(&self) -> Option<usize> {
+        self.forces.neighbor_capacity()
+    }
+
     /// Make `x` (nm) and `v` (nm/ps) the current state, with the forces at
     /// `x` in the box `box_vectors` computed into `out` (kJ/mol/nm,
     /// kJ/mol).
@@ -103,8 +109,10 @@ impl<R: Runtime> DeviceDynamics<R> {
         self.x[self.current].upload(rt, bytemuck::cast_slice(x))?;
         self.v[self.current].upload(rt, bytemuck::cast_slice(v))?;
         self.forces.upload_box(box_vectors, ALL_GROUPS)?;
+        self.forces.fit_positions(x)?;
+        let current = &self.x[self.current];
         self.forces
-            .queue(&self.x[self.current], box_vectors, ALL_GROUPS)?;
+            .evaluate(Some(current), box_vectors, ALL_GROUPS)?;
         self.forces.collect(box_vectors, ALL_GROUPS, out)
     }
 
@@ -131,8 +139,35 @@ impl<R: Runtime> DeviceDynamics<R> {
 
     /// Queue `count` steps, the first with step index `first` (0-based,
     /// the Langevin noise counter), from the current state whose forces are
-    /// in the force buffers, and report whether one failed.
+    /// in the force buffers, and report whether one failed. A step whose
+    /// neighbour list overflowed is not a failure: the list grows, the
+    /// forces of the state before it are evaluated again, and the batch
+    /// goes on from that step.
     pub fn run(
+        &mut self,
+        count: usize,
+        first: u64,
+        options: &SimulationOptions,
+        box_vectors: Option<&BoxVectors>,
+    ) -> Result<Batch> {
+        let mut done = 0;
+        loop {
+            let batch = self.run_once(count - done, first + done as u64, options, box_vectors)?;
+            match batch {
+                Batch::Failed(j) if self.forces.regrow_neighbors()? => {
+                    done += j;
+                    let current = &self.x[self.current];
+                    self.forces
+                        .evaluate(Some(current), box_vectors, ALL_GROUPS)?;
+                }
+                Batch::Failed(j) => return Ok(Batch::Failed(done + j)),
+                Batch::Done => return Ok(Batch::Done),
+            }
+        }
+    }
+
+    /// [`DeviceDynamics::run`] up to the first failed check.
+    fn run_once(
         &mut self,
         count: usize,
         first: u64,
@@ -145,6 +180,8 @@ impl<R: Runtime> DeviceDynamics<R> {
         self.key.upload(rt, &key)?;
         self.forces.upload_box(box_vectors, ALL_GROUPS)?;
         let start = self.current;
+        self.forces
+            .force_neighbor_build(&Stop::Step(&self.status, 1))?;
         // The box is fixed within a batch, and so is the dispersion term.
         let offset = self.forces.energy_offset(box_vectors, ALL_GROUPS);
         for j in 0..count {
@@ -282,7 +319,12 @@ impl<R: Runtime> DeviceDynamics<R> {
                 x_new.arg(),
             ],
         )?;
-        self.forces.queue(x_new, box_vectors, ALL_GROUPS)?;
+        self.forces.queue(
+            x_new,
+            box_vectors,
+            ALL_GROUPS,
+            &Stop::Step(&self.status, tag),
+        )?;
         if let Integrator::VelocityVerlet { .. } = options.integrator {
             kick(0.5 * dt, false, v_new)?;
             self.constraints

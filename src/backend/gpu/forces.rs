@@ -6,10 +6,12 @@
 //! slots in a fixed order, download the partial sums and the forces. Both
 //! the fixed-point force sums and the chunked energy sums are independent
 //! of the launch configuration, so a run is bitwise reproducible on a
-//! device.
+//! device. Cutoff forces walk a device neighbour list (neighbors.rs), which
+//! leaves their results bitwise those of an all-pairs walk.
 
 use std::sync::Arc;
 
+use super::neighbors::{NeighborList, NeighborSettings, Stop};
 use super::runtime::{Arg, DeviceVec, Runtime};
 use super::source::Family;
 use super::GpuBackend;
@@ -116,6 +118,8 @@ pub struct GpuForces<R: Runtime> {
     backend: Arc<GpuBackend<R>>,
     system: System,
     forces: Vec<DeviceForce<R>>,
+    /// The list of the cutoff forces, if there are any and it is enabled.
+    neighbors: Option<NeighborList<R>>,
     positions: DeviceVec<R, f64>,
     box_vectors: DeviceVec<R, f64>,
     fixed: DeviceVec<R, i64>,
@@ -295,9 +299,38 @@ fn int_flag<B>(b: bool) -> Arg<'static, B> {
     Arg::Int(i32::from(b))
 }
 
+/// The neighbour list `system`'s cutoff forces share: the largest cutoff
+/// (nm), periodic if any of them is; `None` without cutoff forces.
+fn list_extent(system: &System) -> Option<(f64, bool)> {
+    system
+        .forces
+        .iter()
+        .filter_map(|f| match &f.kind {
+            ForceKind::Nonbonded(nb) if nb.method.has_cutoff() => {
+                Some((nb.cutoff, nb.method.is_periodic()))
+            }
+            ForceKind::GbsaObc(g) if g.method.has_cutoff() => {
+                Some((g.cutoff, g.method.is_periodic()))
+            }
+            _ => None,
+        })
+        .reduce(|(c, p), (d, q)| (c.max(d), p || q))
+}
+
 impl<R: Runtime> GpuForces<R> {
-    /// Upload `system` (validated) to the device of `backend`.
+    /// Upload `system` (validated) to the device of `backend`, with the
+    /// default neighbour list.
     pub fn new(backend: Arc<GpuBackend<R>>, system: &System) -> Result<Self> {
+        Self::with_neighbors(backend, system, &NeighborSettings::default())
+    }
+
+    /// Upload `system` (validated) to the device of `backend`, its cutoff
+    /// forces walking a neighbour list built as `settings` say.
+    pub fn with_neighbors(
+        backend: Arc<GpuBackend<R>>,
+        system: &System,
+        settings: &NeighborSettings,
+    ) -> Result<Self> {
         let n = system.n_particles();
         if i32::try_from(3 * n).is_err() {
             return Err(Error::InvalidArgument(format!(
@@ -311,7 +344,14 @@ impl<R: Runtime> GpuForces<R> {
             .iter()
             .map(|f| upload_force(rt, &f.name, &f.kind, &mut plan))
             .collect::<Result<Vec<_>>>()?;
+        let neighbors = match list_extent(system) {
+            Some((cutoff, periodic)) if settings.enabled => {
+                Some(NeighborList::new(rt, n, cutoff, periodic, settings)?)
+            }
+            _ => None,
+        };
         Ok(GpuForces {
+            neighbors,
             positions: DeviceVec::zeroed(rt, 3 * n)?,
             box_vectors: DeviceVec::zeroed(rt, 9)?,
             fixed: DeviceVec::zeroed(rt, 3 * n)?,
@@ -334,6 +374,16 @@ impl<R: Runtime> GpuForces<R> {
     ) -> Result<()> {
         let module = self.backend.module(family)?;
         self.backend.runtime().launch(&module, name, items, args)
+    }
+
+    /// The row kernels' `nl_list, nl_count, nl_cap` for a force with or
+    /// without a cutoff (cap 0: walk every atom; the buffers are then any
+    /// valid ones).
+    fn list_args(&self, cutoff: bool) -> [Arg<'_, R::Buffer>; 3] {
+        match &self.neighbors {
+            Some(nl) if cutoff => nl.row_args(),
+            _ => [self.energy.arg(), self.energy.arg(), Arg::Int(0)],
+        }
     }
 
     fn run_terms(&self, x: &DeviceVec<R, f64>, t: &TermList<R>) -> Result<()> {
@@ -372,30 +422,29 @@ impl<R: Runtime> GpuForces<R> {
             _ => (false, 0.0, 0.0),
         };
         let n = nb.particles.len();
-        self.launch(
-            Family::Nonbonded,
-            "nonbonded_rows",
-            n,
-            &[
-                Arg::Int(index(n)),
-                x.arg(),
-                self.box_vectors.arg(),
-                int_flag(nb.method.is_periodic()),
-                d.params.arg(),
-                d.excl_start.arg(),
-                d.excl.arg(),
-                int_flag(cutoff),
-                Arg::Mixed(nb.cutoff * nb.cutoff),
-                Arg::Mixed(krf),
-                Arg::Mixed(crf),
-                int_flag(switched),
-                Arg::Mixed(sw_start),
-                Arg::Mixed(sw_inv),
-                self.fixed.arg(),
-                self.energy.arg(),
-                Arg::Int(index(d.rows.start)),
-            ],
-        )?;
+        let head = [
+            Arg::Int(index(n)),
+            x.arg(),
+            self.box_vectors.arg(),
+            int_flag(nb.method.is_periodic()),
+            d.params.arg(),
+            d.excl_start.arg(),
+            d.excl.arg(),
+            int_flag(cutoff),
+            Arg::Mixed(nb.cutoff * nb.cutoff),
+            Arg::Mixed(krf),
+            Arg::Mixed(crf),
+            int_flag(switched),
+            Arg::Mixed(sw_start),
+            Arg::Mixed(sw_inv),
+        ];
+        let tail = [
+            self.fixed.arg(),
+            self.energy.arg(),
+            Arg::Int(index(d.rows.start)),
+        ];
+        let args = [&head[..], &self.list_args(cutoff), &tail].concat();
+        self.launch(Family::Nonbonded, "nonbonded_rows", n, &args)?;
         self.run_terms(x, &d.exceptions)
     }
 
@@ -413,6 +462,7 @@ impl<R: Runtime> GpuForces<R> {
         let engulfed = int_flag(g.flavor == ObcFlavor::GbsaObcForce);
         let c = GbConstants::new(g);
         // The arguments every GB pass starts with (kernels/gbsa.k).
+        let [list, count, cap] = self.list_args(g.method.has_cutoff());
         let head = [
             Arg::Int(index(n)),
             x.arg(),
@@ -421,6 +471,9 @@ impl<R: Runtime> GpuForces<R> {
             d.params.arg(),
             int_flag(g.method.has_cutoff()),
             Arg::Mixed(g.cutoff * g.cutoff),
+            list,
+            count,
+            cap,
         ];
         let born = [&head[..], &[engulfed, d.born.arg(), d.chain.arg()]].concat();
         self.launch(Family::Gbsa, "gb_born_rows", n, &born)?;
@@ -489,20 +542,91 @@ impl<R: Runtime> GpuForces<R> {
         if let Some(b) = box_vectors {
             let rt = self.backend.runtime();
             self.box_vectors.upload(rt, bytemuck::cast_slice(&b[..]))?;
+            if let Some(nl) = &mut self.neighbors {
+                nl.fit_box(rt, b)?;
+            }
         }
         Ok(())
     }
 
+    /// Fit the neighbour cells of a non-periodic list to `positions` (nm;
+    /// only speed depends on it).
+    pub(super) fn fit_positions(&mut self, positions: &[[f64; 3]]) -> Result<()> {
+        match &mut self.neighbors {
+            Some(nl) => nl.fit_positions(self.backend.runtime(), positions),
+            None => Ok(()),
+        }
+    }
+
+    /// Make the neighbour list rebuild at the next [`GpuForces::queue`]
+    /// under `stop` (a device integrator does at every batch: the results
+    /// do not depend on when the list was built).
+    pub(super) fn force_neighbor_build(&self, stop: &Stop<'_, R>) -> Result<()> {
+        match &self.neighbors {
+            Some(nl) => nl.force_build(&self.backend, stop),
+            None => Ok(()),
+        }
+    }
+
+    /// After a queue under a status word that then read as failed: whether
+    /// the neighbour list overflowed, in which case it has grown and the
+    /// forces must be queued again.
+    pub(super) fn regrow_neighbors(&mut self) -> Result<bool> {
+        let rt = self.backend.runtime();
+        match &mut self.neighbors {
+            Some(nl) if nl.overflowed(rt)? => {
+                nl.grow(rt)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Neighbours per atom the list holds now (`None` without a list).
+    pub fn neighbor_capacity(&self) -> Option<usize> {
+        self.neighbors.as_ref().map(NeighborList::capacity)
+    }
+
+    /// Queue the forces of `groups` as [`GpuForces::queue`] does, as a
+    /// standalone evaluation: the neighbour list is rebuilt, and grown
+    /// and the forces queued again until it holds every neighbour.
+    /// `x`: positions on the device (3n nm), or `None` for those of the
+    /// last [`ForceEvaluator::compute`].
+    pub(super) fn evaluate(
+        &mut self,
+        x: Option<&DeviceVec<R, f64>>,
+        box_vectors: Option<&BoxVectors>,
+        groups: u32,
+    ) -> Result<()> {
+        loop {
+            self.force_neighbor_build(&Stop::Own)?;
+            self.queue(
+                x.unwrap_or(&self.positions),
+                box_vectors,
+                groups,
+                &Stop::Own,
+            )?;
+            if !self.regrow_neighbors()? {
+                return Ok(());
+            }
+        }
+    }
+
     /// Queue the forces of `groups` at `x` (device, 3n nm, in the box of
     /// the last [`GpuForces::upload_box`]) into [`GpuForces::fixed`] and
-    /// the energy partials; nothing is copied back.
+    /// the energy partials; nothing is copied back. A neighbour list that
+    /// overflows sets the status word of `stop`.
     pub(super) fn queue(
         &self,
         x: &DeviceVec<R, f64>,
         box_vectors: Option<&BoxVectors>,
         groups: u32,
+        stop: &Stop<'_, R>,
     ) -> Result<()> {
         let n = self.system.n_particles();
+        if let Some(nl) = &self.neighbors {
+            nl.queue(&self.backend, x, &self.box_vectors, stop)?;
+        }
         let module = self.backend.module(Family::Reduce)?;
         self.backend.runtime().launch(
             &module,
@@ -623,9 +747,10 @@ impl<R: Runtime> ForceEvaluator for GpuForces<R> {
             )));
         }
         self.upload_box(box_vectors, groups)?;
+        self.fit_positions(positions)?;
         let rt = self.backend.runtime();
         self.positions.upload(rt, bytemuck::cast_slice(positions))?;
-        self.queue(&self.positions, box_vectors, groups)?;
+        self.evaluate(None, box_vectors, groups)?;
         self.collect(box_vectors, groups, out)
     }
 }

@@ -30,6 +30,7 @@ mod forces;
 #[cfg(feature = "hip")]
 pub mod hip;
 mod host_kernels;
+mod neighbors;
 #[cfg(feature = "opencl")]
 pub mod opencl;
 pub mod runtime;
@@ -40,6 +41,7 @@ use std::sync::{Arc, Mutex};
 
 pub use context::GpuContext;
 pub use forces::GpuForces;
+pub use neighbors::NeighborSettings;
 pub use runtime::{Arg, DeviceVec, Runtime};
 use source::Family;
 

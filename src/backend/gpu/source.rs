@@ -18,17 +18,20 @@ pub enum Family {
     Integrate,
     /// `constraints.k`: SETTLE, SHAKE and RATTLE.
     Constraints,
+    /// `neighbors.k`: the cell neighbour list.
+    Neighbors,
 }
 
 impl Family {
     /// Every family, in compile order.
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 7] = [
         Family::Bonded,
         Family::Nonbonded,
         Family::Gbsa,
         Family::Reduce,
         Family::Integrate,
         Family::Constraints,
+        Family::Neighbors,
     ];
 
     fn body(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Family {
             Family::Reduce => include_str!("../../../kernels/reduce.k"),
             Family::Integrate => include_str!("../../../kernels/integrate.k"),
             Family::Constraints => include_str!("../../../kernels/constraints.k"),
+            Family::Neighbors => include_str!("../../../kernels/neighbors.k"),
         }
     }
 
@@ -51,6 +55,7 @@ impl Family {
             Family::Reduce => "reduce.k",
             Family::Integrate => "integrate.k",
             Family::Constraints => "constraints.k",
+            Family::Neighbors => "neighbors.k",
         }
     }
 }
