@@ -217,12 +217,13 @@ fn dynamics_equal_all_pairs<R: Runtime>(backend: Arc<GpuBackend<R>>, label: &str
 fn on_runtime<R: Runtime>(
     test: &str,
     kind: &str,
+    label: &str,
     make: impl Fn(Precision) -> steermd::Result<Arc<GpuBackend<R>>>,
     check: impl Fn(Arc<GpuBackend<R>>, &str),
 ) {
     for precision in [Precision::Double, Precision::Mixed] {
         match make(precision) {
-            Ok(backend) => check(backend, &format!("{kind}/{}", precision.name())),
+            Ok(backend) => check(backend, &format!("{label}/{}", precision.name())),
             Err(e) => {
                 assert!(
                     !devices::required(kind),
@@ -242,6 +243,7 @@ macro_rules! everywhere {
         on_runtime(
             $test,
             "opencl",
+            "OpenCl",
             |p| steermd::backend::gpu::opencl_backend(0, p),
             $check,
         );
@@ -249,6 +251,7 @@ macro_rules! everywhere {
         on_runtime(
             $test,
             "cuda",
+            "Cuda",
             |p| steermd::backend::gpu::cuda_backend(0, p),
             $check,
         );
@@ -256,6 +259,7 @@ macro_rules! everywhere {
         on_runtime(
             $test,
             "hip",
+            "Hip",
             |p| steermd::backend::gpu::hip_backend(0, p),
             $check,
         );

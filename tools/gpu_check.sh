@@ -22,7 +22,7 @@ bundle=gpu-bundle
 if [ "${1:-}" = prepare ]; then
     rm -rf "$bundle" && mkdir -p "$bundle"
     cargo build --release --features cuda --bin steermd
-    for t in forcefield_parity gpu_dynamics gpu_kernels_compile integrate_villin; do
+    for t in forcefield_parity gpu_dynamics gpu_neighbors gpu_kernels_compile integrate_villin; do
         exe=$(cargo test --release --features cuda --test "$t" --no-run --message-format=json 2>/dev/null \
             | python3 -c 'import json,sys
 for l in sys.stdin:
@@ -62,7 +62,7 @@ date -u
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 status=0
 export STEERMD_REQUIRE_DEVICES=cuda,nvrtc
-for t in gpu_kernels_compile forcefield_parity gpu_dynamics; do
+for t in gpu_kernels_compile forcefield_parity gpu_dynamics gpu_neighbors; do
     echo "== $t"
     timeout 240 "$bundle/$t" --test-threads=1 --nocapture 2>&1 | grep -vE 'OpenCl|SKIPPED on (opencl|hip)' || status=1
 done

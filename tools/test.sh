@@ -57,11 +57,11 @@ fi
 nvrtc_lib=$("$nvrtc_venv/bin/python" -c 'import nvidia.cuda_nvrtc, os; print(os.path.join(nvidia.cuda_nvrtc.__path__[0], "lib"))')
 LD_LIBRARY_PATH="$nvrtc_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" STEERMD_REQUIRE_DEVICES=nvrtc \
     cargo test --features cuda --test gpu_kernels_compile -- --nocapture
-# Every GPU kernel on OpenCL through PoCL: the force-field parity suite and
-# the device dynamics tests, double and mixed precision. A missing OpenCL
-# device fails here instead of being skipped.
+# Every GPU kernel on OpenCL through PoCL: the force-field parity suite, the
+# device dynamics tests and the neighbour-list tests, double and mixed
+# precision. A missing OpenCL device fails here instead of being skipped.
 STEERMD_REQUIRE_DEVICES=opencl cargo test --features opencl --test forcefield_parity \
-    --test gpu_dynamics -- --nocapture 2> >(grep -E 'OpenCl|SKIPPED|panicked' >&2)
+    --test gpu_dynamics --test gpu_neighbors -- --nocapture 2> >(grep -E 'OpenCl|SKIPPED|panicked' >&2)
 # The C and Fortran example tests link target/debug/libsteermd.a, which
 # `cargo test` alone does not produce.
 cargo build --lib --features hdf5
